@@ -1,0 +1,18 @@
+export { RunnerError, toRunnerError, hasCode, type ErrorCode } from './errors.js';
+export { systemClock, FakeClock, flushMicrotasks, type Clock, type Timer } from './clock.js';
+export {
+  createLogger,
+  nullLogger,
+  textSink,
+  jsonSink,
+  memorySink,
+  isLogLevel,
+  type Logger,
+  type LogLevel,
+  type LogFields,
+  type LogEntry,
+  type LogSink,
+  type LoggerOptions,
+} from './logger.js';
+export { throwIfAborted, abortError, raceAbort, linkSignals, deferred, type Deferred } from './abort.js';
+export { Limiter, mapSettled } from './limiter.js';
