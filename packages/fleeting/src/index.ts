@@ -12,3 +12,4 @@ export {
   type IncreaseResult,
   type DecreaseResult,
 } from './types.js';
+export * from './conformance/index.js';
