@@ -1,0 +1,52 @@
+import { createLogger, isLogLevel, toRunnerError, type LogLevel } from '@fleetrunner/common';
+import { fleetingConformance } from './commands/fleeting-conformance.js';
+import { processOutput, type Output } from './output.js';
+import { versionBlock } from './version.js';
+
+const USAGE = `Usage: runner <command> [options]
+
+Commands:
+  fleeting conformance <plugin>   run the fleeting conformance suite against a plugin binary ("local" = embedded)
+  --version                       print version information
+
+Global: --log-level trace|debug|info|warn|error (default warn for one-shot commands)`;
+
+/** Splits `--log-level X` off the arguments. */
+function takeLogLevel(argv: string[]): { level: LogLevel; rest: string[] } {
+  const rest: string[] = [];
+  let level: LogLevel = 'warn';
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    const v = a === '--log-level' ? argv[++i] : a.startsWith('--log-level=') ? a.slice(12) : undefined;
+    if (v === undefined) {
+      rest.push(a);
+      continue;
+    }
+    if (!isLogLevel(v)) throw new Error(`--log-level: expected trace, debug, info, warn or error, got ${v}`);
+    level = v;
+  }
+  return { level, rest };
+}
+
+/** Entry point of the `runner` command; returns the process exit code (the bin script sets it). */
+export async function main(argv: string[], io: Output = processOutput): Promise<number> {
+  try {
+    const { level, rest } = takeLogLevel(argv);
+    const logger = createLogger({ level });
+    const [cmd, sub, ...args] = rest;
+    if (cmd === '--version' || cmd === '-v' || cmd === 'version') {
+      io.out(versionBlock());
+      return 0;
+    }
+    if (cmd === 'fleeting' && sub === 'conformance') return await fleetingConformance(args, io, logger);
+    if (cmd === undefined || cmd === '--help' || cmd === '-h' || cmd === 'help') {
+      io.out(USAGE);
+      return cmd === undefined ? 2 : 0;
+    }
+    io.err(`runner: unknown command ${[cmd, sub].filter(Boolean).join(' ')}\n\n${USAGE}`);
+    return 2;
+  } catch (err) {
+    io.err(`runner: ${toRunnerError(err).message}`);
+    return 1;
+  }
+}
