@@ -1,0 +1,159 @@
+import { randomBytes } from 'node:crypto';
+import type { Duplex, Readable } from 'node:stream';
+import type { Client, ClientChannel } from 'ssh2';
+import { RunnerError, abortError, type Logger } from '@fleetrunner/common';
+import type { Connection, ExecOptions, ExecResult } from './types.js';
+
+/** Default grace between TERM and KILL of an aborted command, ms. */
+export const DEFAULT_KILL_GRACE_MS = 2_000;
+
+/**
+ * An SSH connection shared by every exec on one instance. Each exec first prints a marker line with the remote
+ * login shell's pid, which is its process-group id (sshd makes each session a new session), so an abort can kill the
+ * whole remote process tree over a second channel.
+ */
+export class SshConnection implements Connection {
+  state: 'open' | 'closed' = 'open';
+  private readonly pending = new Set<(err: Error) => void>();
+
+  constructor(
+    readonly instanceId: string,
+    readonly address: string,
+    private readonly client: Client,
+    private readonly logger: Logger,
+  ) {
+    client.on('close', () => this.lost(new RunnerError('unavailable', `connection to instance ${instanceId} (${address}) lost`)));
+    client.on('error', (err: Error) => this.lost(new RunnerError('unavailable', `connection to instance ${instanceId} (${address}): ${err.message}`, { cause: err })));
+  }
+
+  private lost(err: Error): void {
+    if (this.state === 'closed' && this.pending.size === 0) return;
+    this.state = 'closed';
+    for (const fail of [...this.pending]) fail(err);
+    this.pending.clear();
+  }
+
+  close(): void {
+    if (this.state === 'closed') return;
+    this.state = 'closed';
+    this.client.end();
+  }
+
+  private openExec(command: string): Promise<ClientChannel> {
+    if (this.state === 'closed') return Promise.reject(new RunnerError('unavailable', `connection to instance ${this.instanceId} is closed`));
+    return new Promise((resolve, reject) => {
+      this.client.exec(command, (err, channel) => {
+        if (err) reject(new RunnerError('channel_open_failed', `opening a session on instance ${this.instanceId}: ${err.message}`, { cause: err }));
+        else resolve(channel);
+      });
+    });
+  }
+
+  async exec(command: string, options: ExecOptions = {}): Promise<ExecResult> {
+    if (options.signal?.aborted) throw abortError(options.signal);
+    const mark = `FLEETRUNNER-${randomBytes(6).toString('hex')}:`;
+    const channel = await this.openExec(`echo "${mark}$$"; ${command}`);
+    return new Promise<ExecResult>((resolve, reject) => {
+      let pgid: number | undefined;
+      let head: Buffer | undefined = Buffer.alloc(0);
+      let result: ExecResult = { exitCode: null };
+      let aborted = false;
+      let settled = false;
+      const finish = (fn: () => void): void => {
+        if (settled) return;
+        settled = true;
+        this.pending.delete(onLost);
+        options.signal?.removeEventListener('abort', onAbort);
+        fn();
+      };
+      const onLost = (err: Error): void => finish(() => reject(err));
+      this.pending.add(onLost);
+      const killRemote = (): void => {
+        const sig = options.signal!;
+        const done = (): void => {
+          channel.close();
+          finish(() => reject(abortError(sig)));
+        };
+        if (pgid === undefined) {
+          done();
+          return;
+        }
+        this.killGroup(pgid, options.killGraceMs ?? DEFAULT_KILL_GRACE_MS).then(done, (err: unknown) => {
+          this.logger.warn('killing remote process group failed', { instance: this.instanceId, pgid, error: String(err) });
+          done();
+        });
+      };
+      const onAbort = (): void => {
+        aborted = true;
+        // Without the pid yet the marker is moments away; kill as soon as it arrives (or when the channel ends).
+        if (pgid !== undefined) killRemote();
+      };
+      options.signal?.addEventListener('abort', onAbort, { once: true });
+      channel.on('data', (chunk: Buffer) => {
+        if (head === undefined) {
+          options.onStdout?.(chunk);
+          return;
+        }
+        head = Buffer.concat([head, chunk]);
+        const nl = head.indexOf(0x0a);
+        if (nl < 0) return;
+        const line = head.subarray(0, nl).toString();
+        const rest = head.subarray(nl + 1);
+        head = undefined;
+        const at = line.indexOf(mark);
+        if (at >= 0) pgid = Number(line.slice(at + mark.length)) || undefined;
+        else options.onStdout?.(Buffer.from(line + '\n'));
+        if (rest.length > 0) options.onStdout?.(rest);
+        if (aborted) killRemote();
+      });
+      channel.stderr.on('data', (chunk: Buffer) => options.onStderr?.(chunk));
+      channel.on('exit', (code: number | null, signalName?: string) => {
+        result = code === null || code === undefined ? { exitCode: null, ...(signalName ? { signal: signalName } : {}) } : { exitCode: code };
+      });
+      channel.on('close', () => {
+        if (aborted) killRemote();
+        else finish(() => resolve(result));
+      });
+      feedStdin(channel, options.stdin);
+    });
+  }
+
+  /** TERM the remote group, wait up to `graceMs` for it to go, then KILL; resolves once the group is gone. */
+  private async killGroup(pgid: number, graceMs: number): Promise<void> {
+    const tenths = Math.max(1, Math.ceil(graceMs / 100));
+    const script = [
+      `kill -TERM -- -${pgid} 2>/dev/null || exit 0`,
+      `i=0; while kill -0 -- -${pgid} 2>/dev/null && [ $i -lt ${tenths} ]; do sleep 0.1; i=$((i+1)); done`,
+      `kill -KILL -- -${pgid} 2>/dev/null; exit 0`,
+    ].join('\n');
+    const ch = await this.openExec(`sh -c '${script}'`);
+    await new Promise<void>((resolve) => {
+      ch.on('close', () => resolve());
+      ch.resume();
+      ch.stderr.resume();
+      ch.end();
+    });
+  }
+
+  async forwardTcp(host: string, port: number, options: { signal?: AbortSignal } = {}): Promise<Duplex> {
+    if (this.state === 'closed') throw new RunnerError('unavailable', `connection to instance ${this.instanceId} is closed`);
+    if (options.signal?.aborted) throw abortError(options.signal);
+    return new Promise((resolve, reject) => {
+      this.client.forwardOut('127.0.0.1', 0, host, port, (err, stream) => {
+        if (err) reject(new RunnerError('channel_open_failed', `forwarding to ${host}:${port} on instance ${this.instanceId}: ${err.message}`, { cause: err }));
+        else resolve(stream);
+      });
+    });
+  }
+}
+
+function feedStdin(channel: ClientChannel, stdin: string | Uint8Array | Readable | undefined): void {
+  if (stdin === undefined) {
+    channel.end();
+  } else if (typeof stdin === 'string' || stdin instanceof Uint8Array) {
+    channel.end(stdin);
+  } else {
+    stdin.pipe(channel);
+  }
+}
+

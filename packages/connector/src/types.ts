@@ -1,0 +1,54 @@
+import type { Readable } from 'node:stream';
+import type { ConnectInfo, ConnectorConfig } from '@fleetrunner/fleeting';
+
+/** `[runners.autoscaler.connector_config]` as the runner holds it: the plugin's settings plus dial options. */
+export interface ConnectorSettings extends Partial<ConnectorConfig> {
+  /** Dial the external address when the plugin reports one. Default false. */
+  useExternalAddr?: boolean;
+}
+
+/** Options of one exec. */
+export interface ExecOptions {
+  /** Fed to the command's stdin, then stdin is closed. Default: stdin closed at once. */
+  stdin?: string | Uint8Array | Readable;
+  /** Receives stdout chunks as they arrive. */
+  onStdout?: (chunk: Buffer) => void;
+  /** Receives stderr chunks as they arrive. */
+  onStderr?: (chunk: Buffer) => void;
+  /**
+   * Aborting closes the channel and kills the remote process group (TERM, then KILL after `killGraceMs`).
+   * The exec then rejects with the signal's reason.
+   */
+  signal?: AbortSignal;
+  /** Time between TERM and KILL when aborted, ms. Default 2000. */
+  killGraceMs?: number;
+}
+
+/** How a remote command ended. */
+export interface ExecResult {
+  /** Exit status; null when the command died of a signal. */
+  exitCode: number | null;
+  /** Signal name without `SIG` (e.g. `KILL`) when the command died of one. */
+  signal?: string;
+}
+
+/** One authenticated connection to an instance, shared by every stage and job on it. */
+export interface Connection {
+  readonly instanceId: string;
+  /** The address actually dialled (`host:port`). */
+  readonly address: string;
+  readonly state: 'open' | 'closed';
+  /** Runs `command` through the login shell, streaming output; rejects on channel or connection failure. */
+  exec(command: string, options?: ExecOptions): Promise<ExecResult>;
+  /** Opens a TCP stream to `host:port` as seen from the instance (ssh `direct-tcpip`). */
+  forwardTcp(host: string, port: number, options?: { signal?: AbortSignal }): Promise<import('node:stream').Duplex>;
+  /** Closes the connection; idempotent. */
+  close(): void;
+}
+
+/** Everything needed to reach one instance, after merging plugin ConnectInfo over connector settings. */
+export interface DialTarget {
+  info: ConnectInfo;
+  host: string;
+  port: number;
+}
