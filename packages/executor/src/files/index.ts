@@ -1,0 +1,13 @@
+export { compileGlob, selectPaths, normalizePattern, type PathMatcher } from './glob.js';
+export { TarReader, type TarEntry, type TarHandlers } from './tar-reader.js';
+export {
+  shq,
+  listRemoteTree,
+  listUntracked,
+  resolveSelection,
+  archiveRemote,
+  extractRemote,
+  type RemoteTree,
+  type PathSelection,
+} from './remote-tree.js';
+export { LocalArchiveStore, keyFileName, type ArchiveStore, type PendingWrite } from './stores.js';
