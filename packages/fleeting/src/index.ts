@@ -12,4 +12,22 @@ export {
   type IncreaseResult,
   type DecreaseResult,
 } from './types.js';
+export { GrpcInstanceGroup, type PluginChannel, type GrpcInstanceGroupOptions } from './grpc-client.js';
+export { instanceGroupService, parsePluginConfig, type InstanceGroupServiceOptions } from './grpc-server.js';
+export {
+  ERROR_CODE_METADATA_KEY,
+  statusFromError,
+  errorFromCall,
+  metadataErrorCode,
+  toPluginError,
+  fromPluginError,
+} from './errors.js';
+export {
+  serveInstanceGroup,
+  versionBlock,
+  buildInfoString,
+  type PluginVersionInfo,
+  type ServeInstanceGroupOptions,
+} from './serve-instance-group.js';
+export { runPlugin, type RunPluginOptions, type RunningPlugin } from './run-plugin.js';
 export * from './conformance/index.js';
