@@ -1,0 +1,379 @@
+import { RunnerError, toRunnerError, type Clock, type Logger, type Timer } from '@fleetrunner/common';
+import type { InstanceGroup, ProviderInfo } from '@fleetrunner/fleeting';
+import { Acquisitions } from './acquisitions.js';
+import type { ResolvedConfig } from './config.js';
+import { pluginCall, type Context } from './context.js';
+import { formatDuration, notRunning } from './errors.js';
+import { Fleet } from './fleet.js';
+import { Lifecycle } from './lifecycle.js';
+import { Persister } from './persister.js';
+import { plan, type Plan } from './planner.js';
+import { PolicySchedule, compilePolicies, type ActivePolicy, type PolicyConfig } from './policy.js';
+import { runShutdown } from './shutdown.js';
+import { buildStats } from './stats-view.js';
+import { Histogram, newCounters, type DecisionCore, type InstanceInfo, type ScalingDecision, type TaskscalerStats } from './stats.js';
+import type { SavedState, StateStore } from './state-store.js';
+import type { Acquisition, Taskscaler, TaskscalerHooks, TaskscalerState } from './taskscaler.js';
+import { TokenBucket } from './throttle.js';
+
+/** The Taskscaler implementation: wiring, the scaling passes and their schedule. See README "How it runs". */
+export class Scaler implements Taskscaler {
+  state: TaskscalerState = 'running';
+  readonly ctx: Context;
+  readonly lifecycle: Lifecycle;
+  readonly acquisitions: Acquisitions;
+  private readonly lifetime = new AbortController();
+  private readonly bucket: TokenBucket;
+  private readonly tracked = new Set<Promise<void>>();
+  private chain: Promise<void> = Promise.resolve();
+  private actQueued: Promise<void> | undefined;
+  private timer: Timer | undefined;
+  private timerAt = Number.NaN;
+  private lastCycleAt: number;
+  /** Earliest time an act pass has something to do (idle expiry, throttle refill, back-off end). */
+  private wakeAt = Infinity;
+  private lastDecision: ScalingDecision | undefined;
+  private lastIdleReason = '';
+  private shutdownPromise: Promise<void> | undefined;
+
+  constructor(
+    group: InstanceGroup,
+    readonly config: ResolvedConfig,
+    deps: { clock: Clock; logger: Logger; hooks: TaskscalerHooks; store: StateStore | undefined },
+    readonly providerInfo: ProviderInfo,
+    saved: SavedState | undefined,
+  ) {
+    const fleet = new Fleet(config.capacityPerInstance, config.maxUseCount);
+    const limits = [config.maxInstances, providerInfo.maxSize].filter((n) => n > 0);
+    const persister = new Persister(deps.store, () => this.snapshot(), (err) =>
+      deps.logger.error('saving taskscaler state failed', { err: toRunnerError(err).message, location: deps.store?.location }),
+    );
+    this.ctx = {
+      group,
+      clock: deps.clock,
+      logger: deps.logger,
+      config,
+      hooks: deps.hooks,
+      fleet,
+      schedule: new PolicySchedule(config.policies),
+      counters: newCounters(),
+      histograms: { creationSeconds: new Histogram(), readinessSeconds: new Histogram(), deletionSeconds: new Histogram(), lifeSeconds: new Histogram() },
+      persister,
+      lifetime: this.lifetime.signal,
+      limit: limits.length > 0 ? Math.min(...limits) : Infinity,
+      kick: () => {
+        if (this.state === 'running') void this.enqueue('act');
+      },
+      track: (p) => this.track(p),
+      decide: (d) => this.decide(d),
+    };
+    this.bucket = new TokenBucket(config.throttleLimit, config.throttleBurst, deps.clock.now());
+    this.lifecycle = new Lifecycle(this.ctx, saved, () => this.state === 'running');
+    this.acquisitions = new Acquisitions(this.ctx, this.lifecycle);
+    this.lifecycle.acquisitions = this.acquisitions;
+    this.lastCycleAt = deps.clock.now();
+  }
+
+  /** First update (must succeed: it decides what is re-adopted), then the first scaling pass. */
+  async start(signal: AbortSignal | undefined): Promise<void> {
+    const { ctx } = this;
+    ctx.counters.updates++;
+    const statuses = await pluginCall(ctx, this.config.pluginCallTimeoutMs, 'updating instances', [signal, this.lifetime.signal], (s) =>
+      ctx.group.update({ signal: s }),
+    );
+    this.lastCycleAt = ctx.clock.now();
+    this.lifecycle.reconcile(statuses);
+    await this.enqueue('act');
+  }
+
+  hasCapability(name: string): boolean {
+    return this.providerInfo.capabilities.includes(name);
+  }
+
+  configureSchedule(policies: readonly PolicyConfig[]): void {
+    this.ctx.schedule.replace(compilePolicies(policies));
+    this.ctx.logger.info('policies configured', { policies: policies.length });
+    this.ctx.kick();
+  }
+
+  reserve(key: string): void {
+    this.acquisitions.reserve(key);
+  }
+
+  unreserve(key: string): boolean {
+    return this.acquisitions.unreserve(key);
+  }
+
+  acquire(key: string, options: { signal?: AbortSignal } = {}): Promise<Acquisition> {
+    if (this.state !== 'running') return Promise.reject(notRunning());
+    return this.acquisitions.acquire(key, options.signal);
+  }
+
+  release(key: string): boolean {
+    return this.acquisitions.release(key);
+  }
+
+  tick(): Promise<void> {
+    if (this.state !== 'running') return Promise.reject(notRunning());
+    return this.enqueue('cycle');
+  }
+
+  shutdown(options: { signal?: AbortSignal } = {}): Promise<void> {
+    this.shutdownPromise ??= this.stop(options.signal);
+    return this.shutdownPromise;
+  }
+
+  private async stop(signal: AbortSignal | undefined): Promise<void> {
+    this.state = 'stopping';
+    this.timer?.clear();
+    this.timer = undefined;
+    this.acquisitions.rejectAll(notRunning());
+    this.lifetime.abort(new RunnerError('aborted', 'taskscaler shutting down'));
+    await this.chain;
+    while (this.tracked.size > 0) await Promise.all([...this.tracked]);
+    try {
+      await runShutdown(this.ctx, this.lifecycle, signal);
+    } finally {
+      this.state = 'stopped';
+    }
+  }
+
+  private track(p: Promise<void>): void {
+    const q = p.catch((err: unknown) => this.ctx.logger.error('background task failed', { err: toRunnerError(err).message }));
+    this.tracked.add(q);
+    void q.finally(() => this.tracked.delete(q));
+  }
+
+  /** Queues a pass: `cycle` = plugin update, then act; `act` = scale from what is known (coalesced). */
+  private enqueue(kind: 'cycle' | 'act'): Promise<void> {
+    if (kind === 'act' && this.actQueued) return this.actQueued;
+    const run = this.chain.then(async () => {
+      if (kind === 'act') this.actQueued = undefined;
+      if (this.state !== 'running') return;
+      try {
+        if (kind === 'cycle') await this.cycle();
+        else await this.act();
+      } catch (err) {
+        this.ctx.logger.error('scaling pass failed', { err: toRunnerError(err).message });
+      } finally {
+        this.scheduleNext();
+      }
+    });
+    this.chain = run;
+    if (kind === 'act') this.actQueued = run;
+    return run;
+  }
+
+  private async cycle(): Promise<void> {
+    const { ctx } = this;
+    this.lastCycleAt = ctx.clock.now();
+    ctx.counters.updates++;
+    try {
+      const statuses = await pluginCall(ctx, this.config.pluginCallTimeoutMs, 'updating instances', [this.lifetime.signal], (s) =>
+        ctx.group.update({ signal: s }),
+      );
+      if (this.state !== 'running') return;
+      this.lifecycle.reconcile(statuses);
+    } catch (err) {
+      if (this.state !== 'running') return;
+      ctx.counters.missedUpdates++;
+      ctx.logger.warn('updating instances failed', { err: toRunnerError(err).message });
+    }
+    this.lifecycle.heartbeats();
+    await this.act();
+  }
+
+  private plan(policy: ActivePolicy): Plan {
+    const { fleet } = this.ctx;
+    const c = fleet.counts;
+    return plan({
+      policy,
+      perInstance: fleet.perInstance,
+      acquired: fleet.acquired,
+      pending: this.acquisitions.pending,
+      reserved: this.acquisitions.reserved,
+      reservationThrottling: this.config.reservationThrottling,
+      freeReady: fleet.index.freeSlots,
+      onTheWay: fleet.requested + c.creating + c.readying,
+      total: fleet.total,
+      limit: this.ctx.limit,
+    });
+  }
+
+  /** One scaling pass over known state: idle expiry, scale-up, pending deletions. */
+  private async act(): Promise<void> {
+    const { fleet, clock, config, counters, logger } = this.ctx;
+    const now = clock.now();
+    const expired = fleet.expireRequests(now, config.requestTimeoutMs);
+    if (expired > 0) {
+      counters.requestsExpired += expired;
+      logger.warn('requested instances never showed up; forgetting them', { count: expired });
+    }
+    const policy = this.ctx.schedule.active(now);
+    const p = this.plan(policy);
+    this.wakeAt = Infinity;
+    this.expireIdle(p, policy, now);
+    if (p.scaleUp > 0) await this.scaleUp(p, now);
+    else this.decideIdle(p.reason === 'limit' ? 'limit' : 'steady', p.reason === 'limit' ? `want ${p.wantUp} more instance(s) but the limit of ${this.ctx.limit} is reached` : 'capacity matches the policy');
+    await this.lifecycle.issueDecreases(this.lifetime.signal);
+  }
+
+  private expireIdle(p: Plan, policy: ActivePolicy, now: number): void {
+    const { fleet } = this.ctx;
+    let surplus = p.surplus;
+    let r = fleet.index.idle.tail;
+    while (r && surplus > 0) {
+      const prev = r.prev;
+      const due = r.idleSince + policy.idleTimeMs;
+      if (due > now) {
+        this.wakeAt = Math.min(this.wakeAt, due);
+        break;
+      }
+      const usable = fleet.usable(r);
+      if (usable > surplus) break;
+      surplus -= usable;
+      this.lifecycle.markRemoving(r, 'idle', `removing instance ${r.id}: idle for ${formatDuration(now - r.idleSince)} (idle_time ${formatDuration(policy.idleTimeMs)}); ${p.supply} slots free or coming, ${p.need} needed`);
+      r = prev;
+    }
+  }
+
+  private async scaleUp(p: Plan, now: number): Promise<void> {
+    const { fleet, counters, logger, group } = this.ctx;
+    const backoff = this.lifecycle.backoff.remaining(now);
+    if (backoff > 0) {
+      this.wakeAt = Math.min(this.wakeAt, now + backoff);
+      this.decideIdle('backoff', `want ${p.scaleUp} more instance(s); backing off ${formatDuration(backoff)} after failures`);
+      return;
+    }
+    const n = this.bucket.take(p.scaleUp, now);
+    if (n === 0) {
+      this.wakeAt = Math.min(this.wakeAt, now + this.bucket.msUntilToken(now));
+      this.decideIdle('throttle', `want ${p.scaleUp} more instance(s); scale_throttle has no token`);
+      return;
+    }
+    fleet.request(n, now);
+    const held = n < p.wantUp ? ` (wanted ${p.wantUp}; ${n < p.scaleUp ? 'throttled' : 'limit reached'})` : '';
+    const why = p.reason === 'demand' ? `${this.acquisitions.pending} acquire(s) waiting` : `keeping ${p.idleTarget} idle slot(s)`;
+    this.decide({ action: 'up', count: n, reason: p.reason === 'demand' ? 'demand' : 'idle_target', detail: `requesting ${n} instance(s)${held}: ${why}` });
+    counters.increaseCalls++;
+    let succeeded = 0;
+    let error: Error | undefined;
+    try {
+      const res = await pluginCall(this.ctx, this.config.pluginCallTimeoutMs, 'creating instances', [this.lifetime.signal], (s) => group.increase(n, { signal: s }));
+      succeeded = Math.max(0, Math.min(n, res.succeeded));
+      error = res.error;
+    } catch (err) {
+      error = toRunnerError(err);
+    }
+    counters.instancesRequested += succeeded;
+    if (succeeded < n) {
+      fleet.unrequest(n - succeeded);
+      counters.instancesRequestFailed += n - succeeded;
+      const wait = this.lifecycle.backoff.fail(this.ctx.clock.now());
+      logger.warn('plugin created fewer instances than asked', { asked: n, succeeded, err: error?.message, backoffMs: wait });
+    }
+  }
+
+  /** Logs a no-action decision once per change of reason, so steady state stays quiet. */
+  private decideIdle(reason: 'limit' | 'throttle' | 'backoff' | 'steady', detail: string): void {
+    const sig = `${reason}:${detail}`;
+    if (sig === this.lastIdleReason) return;
+    this.lastIdleReason = sig;
+    this.decide({ action: 'none', count: 0, reason, detail });
+  }
+
+  private decide(core: DecisionCore): void {
+    const { fleet, clock, logger, hooks } = this.ctx;
+    if (core.action !== 'none') this.lastIdleReason = '';
+    const now = clock.now();
+    const policy = this.ctx.schedule.active(now);
+    const p = this.plan(policy);
+    const d: ScalingDecision = {
+      ...core,
+      at: now,
+      policy: policy.index,
+      acquired: fleet.acquired,
+      pending: this.acquisitions.pending,
+      reserved: this.acquisitions.reserved,
+      idleTarget: p.idleTarget,
+      supply: p.supply,
+      desired: Math.min(this.ctx.limit, fleet.total + p.scaleUp),
+      instances: fleet.total,
+      limit: Number.isFinite(this.ctx.limit) ? this.ctx.limit : 0,
+    };
+    this.lastDecision = d;
+    const { detail, ...fields } = d;
+    logger.log(core.action === 'none' ? 'debug' : 'info', `scaling: ${detail}`, fields);
+    try {
+      hooks.onDecision?.(d);
+    } catch (err) {
+      logger.error('onDecision hook threw', { err: toRunnerError(err).message });
+    }
+  }
+
+  private scheduleNext(): void {
+    if (this.state !== 'running') return;
+    const { fleet, clock, config } = this.ctx;
+    const c = fleet.counts;
+    const expecting = fleet.requested + c.creating + c.readying + c.removing + c.deleting > 0 || this.acquisitions.waiting > 0;
+    const at = Math.min(this.lastCycleAt + (expecting ? config.updateIntervalWhenExpectingMs : config.updateIntervalMs), this.wakeAt);
+    if (this.timer && this.timerAt === at) return;
+    this.timer?.clear();
+    this.timerAt = at;
+    this.timer = clock.setTimeout(() => {
+      this.timer = undefined;
+      this.timerAt = Number.NaN;
+      const cycleDue = clock.now() >= this.lastCycleAt + (expecting ? config.updateIntervalWhenExpectingMs : config.updateIntervalMs);
+      void this.enqueue(cycleDue ? 'cycle' : 'act');
+    }, Math.max(0, at - clock.now()));
+  }
+
+  stats(): TaskscalerStats {
+    return buildStats(this);
+  }
+
+  instances(): InstanceInfo[] {
+    return [...this.ctx.fleet.byId.values()].map((r) => ({
+      id: r.id,
+      state: r.state,
+      pluginState: r.pluginState,
+      cause: r.cause,
+      useCount: r.useCount,
+      acquired: r.acquired,
+      slots: r.slots.map((h) => h?.key ?? ''),
+      createdAt: r.createdAt,
+      readyAt: r.readyAt,
+      idleSince: r.idleSince,
+      failures: r.failures,
+      removalReason: r.removal?.reason,
+    }));
+  }
+
+  /** The decision made last (stats). */
+  get latestDecision(): ScalingDecision | undefined {
+    return this.lastDecision;
+  }
+
+  /** Desired instances right now. */
+  desiredInstances(): number {
+    const p = this.plan(this.ctx.schedule.active(this.ctx.clock.now()));
+    return Math.min(this.ctx.limit, this.ctx.fleet.total + p.scaleUp);
+  }
+
+  private snapshot(): SavedState {
+    const { fleet, clock } = this.ctx;
+    const instances = [...fleet.byId.values()].map((r) => {
+      const s: SavedState['instances'][number] = {
+        id: r.id,
+        cause: r.cause,
+        useCount: r.useCount,
+        createdAt: r.createdAt,
+        acquisitions: r.acquired > 0 ? this.acquisitions.saved(r) : [],
+      };
+      if (r.readyAt !== undefined) s.readyAt = r.readyAt;
+      if (r.removal) s.removing = r.removal.reason;
+      return s;
+    });
+    return { version: 1, savedAt: clock.now(), instances };
+  }
+}
