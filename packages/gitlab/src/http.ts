@@ -1,0 +1,180 @@
+import { randomBytes } from 'node:crypto';
+import { Readable } from 'node:stream';
+import { RunnerError, abortError, systemClock, nullLogger, type Clock, type Logger } from '@fleetrunner/common';
+import { DEFAULT_MAX_ATTEMPTS, backoffDelay, isRetryableStatus, serverRetryDelay } from './retry.js';
+
+/** A request body; a factory is called once per attempt so retries resend the whole body. */
+export type BodySource = string | Uint8Array | Readable | AsyncIterable<Uint8Array>;
+
+/** One call to the API. */
+export interface ApiRequest {
+  method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+  /** Path under `/api/v4/`, with its query (e.g. `jobs/12/trace?debug_trace=false`), or an absolute URL. */
+  path: string;
+  /** Endpoint name for logs and retry events (`request_job`, `patch_trace`, …). */
+  endpoint: string;
+  headers?: Record<string, string>;
+  body?: () => BodySource;
+  /** Retry retryable statuses (default true). */
+  retry?: boolean;
+  /** `manual` returns 3xx responses to the caller. Default `follow`. */
+  redirect?: 'follow' | 'manual';
+  signal?: AbortSignal;
+}
+
+/** Told before each wait between two attempts. */
+export interface RetryEvent {
+  endpoint: string;
+  method: string;
+  /** The status that caused the retry. */
+  status: number;
+  /** 1-based number of the attempt that just failed. */
+  attempt: number;
+  /** How long the client waits before the next attempt, ms. */
+  delayMs: number;
+  /** Where the wait came from. */
+  source: 'ratelimit-resettime' | 'retry-after' | 'backoff';
+}
+
+/** Transport options. */
+export interface ApiTransportOptions {
+  /** GitLab base URL; a trailing `/` and a legacy `/ci` suffix are removed. */
+  url: string;
+  clock?: Clock;
+  logger?: Logger;
+  /** `User-Agent` header. Default `gitlab-runner <version> (fleetrunner; node <v>; <os>/<arch>)`-like text. */
+  userAgent?: string;
+  /** Attempts per request. Default 5. */
+  maxAttempts?: number;
+  /** Jitter source in [0, 1). Default Math.random. */
+  random?: () => number;
+  onRetry?: (event: RetryEvent) => void;
+}
+
+/** Normalises a GitLab base URL as GitLab Runner does: only http(s), no trailing `/`, no legacy `/ci`. */
+export function normalizeBaseUrl(raw: string): string {
+  let u: URL;
+  try {
+    u = new URL(raw);
+  } catch {
+    throw new RunnerError('invalid_argument', `invalid GitLab URL ${JSON.stringify(raw)}`);
+  }
+  if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new RunnerError('invalid_argument', `GitLab URL must be http or https, got ${u.protocol}`);
+  let s = u.toString().replace(/\/+$/, '');
+  if (s.endsWith('/ci')) s = s.slice(0, -3);
+  return s.replace(/\/+$/, '');
+}
+
+/**
+ * HTTP to the runner API over Node's fetch: headers every call carries, retries of retryable statuses honouring
+ * `RateLimit-ResetTime`/`Retry-After` (else exponential backoff) with waits on the injected Clock, abort through
+ * `signal`, and remembering `X-GitLab-Last-Update`.
+ */
+export class ApiTransport {
+  readonly baseUrl: string;
+  readonly apiUrl: string;
+  private readonly clock: Clock;
+  private readonly logger: Logger;
+  private readonly userAgent: string;
+  private readonly maxAttempts: number;
+  private readonly random: () => number;
+  private readonly onRetry: ((event: RetryEvent) => void) | undefined;
+  /** The last `X-GitLab-Last-Update` value seen on any response. */
+  lastUpdate = '';
+
+  constructor(options: ApiTransportOptions) {
+    this.baseUrl = normalizeBaseUrl(options.url);
+    this.apiUrl = `${this.baseUrl}/api/v4/`;
+    this.clock = options.clock ?? systemClock;
+    this.logger = options.logger ?? nullLogger;
+    this.userAgent = options.userAgent ?? `gitlab-runner fleetrunner (main; node ${process.version}; ${process.platform}/${process.arch})`;
+    this.maxAttempts = options.maxAttempts ?? DEFAULT_MAX_ATTEMPTS;
+    this.random = options.random ?? Math.random;
+    this.onRetry = options.onRetry;
+  }
+
+  /**
+   * Sends `req`, retrying retryable statuses; returns the last response (its body unread). Rejects with a
+   * RunnerError (`connection_refused`/`unavailable`) on transport failure, or the signal's reason on abort.
+   */
+  async send(req: ApiRequest): Promise<Response> {
+    const url = /^https?:\/\//.test(req.path) ? req.path : this.apiUrl + req.path;
+    for (let attempt = 1; ; attempt++) {
+      const res = await this.once(url, req);
+      this.rememberLastUpdate(res);
+      if (req.retry === false || attempt >= this.maxAttempts || !isRetryableStatus(res.status)) return res;
+      await discard(res);
+      const hint = serverRetryDelay(res.headers, this.clock.now());
+      const delayMs = hint?.delayMs ?? backoffDelay(attempt - 1, this.random);
+      const source = hint?.source ?? 'backoff';
+      this.logger.info('waiting before making the next call', { endpoint: req.endpoint, status: res.status, attempt, delayMs });
+      this.onRetry?.({ endpoint: req.endpoint, method: req.method, status: res.status, attempt, delayMs, source });
+      await this.clock.sleep(delayMs, req.signal ? { signal: req.signal } : {});
+    }
+  }
+
+  private async once(url: string, req: ApiRequest): Promise<Response> {
+    const headers: Record<string, string> = {
+      'User-Agent': this.userAgent,
+      'X-Request-Id': randomBytes(16).toString('hex'),
+      ...req.headers,
+    };
+    const body = req.body?.();
+    const init: RequestInit & { duplex?: 'half' } = { method: req.method, headers, redirect: req.redirect ?? 'follow' };
+    if (req.signal) init.signal = req.signal;
+    if (body !== undefined) {
+      if (typeof body === 'string' || body instanceof Uint8Array) init.body = body;
+      else {
+        init.body = (body instanceof Readable ? body : Readable.from(body)) as unknown as AsyncIterable<Uint8Array>;
+        init.duplex = 'half';
+      }
+    }
+    try {
+      return await fetch(url, init);
+    } catch (err) {
+      if (req.signal?.aborted) throw abortError(req.signal);
+      throw transportError(req, url, err);
+    }
+  }
+
+  private rememberLastUpdate(res: Response): void {
+    const v = res.headers.get('x-gitlab-last-update');
+    if (v) this.lastUpdate = v;
+  }
+}
+
+/** Reads and drops a response body so the connection can be reused. */
+export async function discard(res: Response): Promise<void> {
+  try {
+    await res.arrayBuffer();
+  } catch {
+    // the body may already be consumed or the connection gone; nothing to free then
+  }
+}
+
+/** The server's error message: JSON `message`/`error`, else the first 200 bytes of the body. */
+export async function messageOf(res: Response): Promise<string> {
+  const text = await res.text().catch(() => '');
+  try {
+    const v: unknown = JSON.parse(text);
+    if (typeof v === 'object' && v !== null) {
+      const m = (v as Record<string, unknown>)['message'] ?? (v as Record<string, unknown>)['error'];
+      if (typeof m === 'string') return m;
+      if (m !== undefined) return JSON.stringify(m);
+    }
+  } catch {
+    // not JSON: fall through to the raw text
+  }
+  return text.slice(0, 200);
+}
+
+function transportError(req: ApiRequest, url: string, err: unknown): RunnerError {
+  const cause = err instanceof Error && err.cause instanceof Error ? err.cause : err;
+  const code = typeof cause === 'object' && cause !== null && 'code' in cause ? String((cause as { code: unknown }).code) : '';
+  const message = cause instanceof Error ? cause.message : String(cause);
+  const where = url.split('?')[0] ?? url;
+  return new RunnerError(code === 'ECONNREFUSED' ? 'connection_refused' : 'unavailable', `${req.method} ${where}: ${message}`, {
+    cause: err,
+    details: { endpoint: req.endpoint, transport: true },
+  });
+}

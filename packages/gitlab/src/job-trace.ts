@@ -1,0 +1,307 @@
+import { RunnerError, nullLogger, raceAbort, systemClock, type Clock, type Logger, type Timer } from '@fleetrunner/common';
+import { mapFailureReason } from './failure-reasons.js';
+import { DEFAULT_OUTPUT_LIMIT_BYTES, TraceBuffer, type MaskOptions } from './trace-buffer.js';
+import { MAX_UPDATE_INTERVAL_MS, type PatchTraceResult, type UpdateJobResult } from './results.js';
+import type { GitLabClient, JobUpdate } from './client.js';
+import type { JobCredentials } from './job-payload.js';
+
+/** Default trace update interval, ms (GitLab may override it per response). */
+export const DEFAULT_UPDATE_INTERVAL_MS = 3_000;
+/** A keep-alive PUT is sent when nothing was sent for this long, ms. */
+export const DEFAULT_FORCE_SEND_INTERVAL_MS = 30_000;
+/** Largest trace PATCH body, bytes. */
+export const DEFAULT_MAX_PATCH_BYTES = 1024 * 1024;
+/** Final update attempts before giving up (`job_status_final_update_retry_limit`). */
+export const DEFAULT_FINAL_UPDATE_RETRY_LIMIT = 10;
+const FINAL_BACKOFF_MIN_MS = 1_000;
+const FINAL_BACKOFF_MAX_MS = 60 * 60 * 1000;
+
+/** The calls a JobTrace makes (a GitLabClient has them). */
+export type TraceApi = Pick<GitLabClient, 'patchTrace' | 'updateJob'>;
+
+/** Options of a {@link JobTrace}. */
+export interface JobTraceOptions {
+  api: TraceApi;
+  job: JobCredentials;
+  clock?: Clock;
+  logger?: Logger;
+  /** Log cap in bytes (`output_limit` × 1024). Default 4 MiB. */
+  outputLimitBytes?: number;
+  /** Masked variable values and the payload's `features.token_mask_prefixes`. */
+  mask?: MaskOptions;
+  /** The payload's `features.failure_reasons`: what GitLab accepts in the final update. */
+  failureReasons?: readonly string[];
+  /** Default 3 s. */
+  updateIntervalMs?: number;
+  /** Default 30 s. */
+  forceSendIntervalMs?: number;
+  /** FF_USE_DYNAMIC_TRACE_FORCE_SEND_INTERVAL: force-send = clamp(4 × interval, 30 s, 30 min). Default false. */
+  dynamicForceSendInterval?: boolean;
+  /** Default 1 MiB. */
+  maxPatchBytes?: number;
+  /** Sent as `debug_trace` on every PATCH. Default false. */
+  debugTrace?: boolean;
+  /** Default 10. */
+  finalUpdateRetryLimit?: number;
+}
+
+/** How the job ended, from the runner's point of view. */
+export type JobOutcome = { state: 'success' } | { state: 'failed'; reason?: string; exitCode?: number };
+
+/** What the final update achieved. */
+export interface FinalUpdateResult {
+  /** `ok`: GitLab stored the state; `aborted`: GitLab refused (403/404/canceled); `gave_up`: retry limit reached. */
+  outcome: 'ok' | 'aborted' | 'gave_up';
+  /** PUT attempts made. */
+  attempts: number;
+  checksum: string;
+  bytesize: number;
+  /** The failure reason actually sent (after mapping), if the job failed. */
+  failureReason?: string;
+}
+
+/**
+ * The live job log and the job's status channel to GitLab. Output written with {@link write} is masked and capped
+ * synchronously; {@link start} begins the update loop (a PATCH of the unsent tail every interval, a keep-alive PUT
+ * when idle); {@link finish} flushes everything and sends the final state. GitLab's answers drive two signals:
+ * `cancelSignal` fires on `Job-Status: canceling` (stop the user script, still run after_script, cache and
+ * artifacts) and `abortSignal` on `canceled`/`failed`/403 (stop everything).
+ */
+export class JobTrace {
+  readonly buffer: TraceBuffer;
+  private readonly api: TraceApi;
+  private readonly job: JobCredentials;
+  private readonly clock: Clock;
+  private readonly logger: Logger;
+  private readonly failureReasons: readonly string[];
+  private readonly maxPatchBytes: number;
+  private readonly debugTrace: boolean;
+  private readonly retryLimit: number;
+  private readonly baseForceSendMs: number;
+  private readonly dynamicForceSend: boolean;
+  private readonly cancelController = new AbortController();
+  private readonly abortController = new AbortController();
+  private readonly loopController = new AbortController();
+  private updateIntervalMs: number;
+  private forceSendMs: number;
+  private sentOffset = 0;
+  private sentAt = Number.NEGATIVE_INFINITY;
+  private timer: Timer | undefined;
+  private inflight: Promise<void> | undefined;
+  private finishing: Promise<FinalUpdateResult> | undefined;
+  private lastJobStatus = '';
+  /** `idle` before start, `running` while the loop runs, `finishing`/`finished` after {@link finish}, `stopped` after {@link stop}. */
+  state: 'idle' | 'running' | 'finishing' | 'finished' | 'stopped' = 'idle';
+
+  constructor(options: JobTraceOptions) {
+    this.api = options.api;
+    this.job = options.job;
+    this.clock = options.clock ?? systemClock;
+    this.logger = (options.logger ?? nullLogger).child({ component: 'job-trace', job: options.job.id });
+    this.buffer = new TraceBuffer(options.outputLimitBytes ?? DEFAULT_OUTPUT_LIMIT_BYTES, options.mask ?? {});
+    this.failureReasons = options.failureReasons ?? [];
+    this.maxPatchBytes = options.maxPatchBytes ?? DEFAULT_MAX_PATCH_BYTES;
+    this.debugTrace = options.debugTrace ?? false;
+    this.retryLimit = options.finalUpdateRetryLimit ?? DEFAULT_FINAL_UPDATE_RETRY_LIMIT;
+    this.updateIntervalMs = options.updateIntervalMs ?? DEFAULT_UPDATE_INTERVAL_MS;
+    this.baseForceSendMs = options.forceSendIntervalMs ?? DEFAULT_FORCE_SEND_INTERVAL_MS;
+    this.forceSendMs = this.baseForceSendMs;
+    this.dynamicForceSend = options.dynamicForceSendInterval ?? false;
+  }
+
+  /** Fires on `Job-Status: canceling`: graceful cancel. */
+  get cancelSignal(): AbortSignal {
+    return this.cancelController.signal;
+  }
+
+  /** Fires on `Job-Status: canceled|failed` or HTTP 403/404: abort the whole job. */
+  get abortSignal(): AbortSignal {
+    return this.abortController.signal;
+  }
+
+  /** The last `Job-Status` GitLab sent ('' before any). */
+  get remoteJobStatus(): string {
+    return this.lastJobStatus;
+  }
+
+  /** The current update interval, ms (3 s unless GitLab said otherwise). */
+  get updateInterval(): number {
+    return this.updateIntervalMs;
+  }
+
+  /** Bytes GitLab acknowledged so far. */
+  get acknowledgedBytes(): number {
+    return this.sentOffset;
+  }
+
+  /** Appends job output (masked, capped). Ignored after {@link finish}. */
+  write(chunk: string | Uint8Array): void {
+    this.buffer.write(chunk);
+  }
+
+  /** Starts the update loop. Idempotent. */
+  start(): void {
+    if (this.state !== 'idle') return;
+    this.state = 'running';
+    this.schedule();
+  }
+
+  /** Stops the loop without a final update (the job was dropped or GitLab aborted it). Idempotent. */
+  async stop(): Promise<void> {
+    if (this.state !== 'idle' && this.state !== 'running') return;
+    this.state = 'stopped';
+    this.stopLoop();
+    this.loopController.abort(new RunnerError('aborted', 'job trace stopped'));
+    await this.inflight?.catch(() => undefined);
+  }
+
+  /**
+   * Flushes the whole log, then sends the final state with checksum and size, retrying per GitLab Runner's rules
+   * (202 and 412 after the interval, other failures with backoff from 1 s, at most the retry limit). Idempotent:
+   * later calls return the first call's promise.
+   */
+  finish(outcome: JobOutcome, options: { signal?: AbortSignal } = {}): Promise<FinalUpdateResult> {
+    this.finishing ??= this.finalUpdate(outcome, options.signal);
+    return this.finishing;
+  }
+
+  private schedule(): void {
+    if (this.state !== 'running') return;
+    this.timer = this.clock.setTimeout(() => {
+      this.timer = undefined;
+      this.inflight = this.tick().catch((err: unknown) => {
+        if (!this.loopController.signal.aborted) this.logger.warn('trace update failed', { error: err });
+      });
+    }, this.updateIntervalMs);
+  }
+
+  private stopLoop(): void {
+    this.timer?.clear();
+    this.timer = undefined;
+  }
+
+  private async tick(): Promise<void> {
+    if (this.state !== 'running') return;
+    const keepGoing = await this.incrementalUpdate();
+    if (keepGoing) this.schedule();
+  }
+
+  /** One round of the loop; false when GitLab aborted the job. */
+  private async incrementalUpdate(): Promise<boolean> {
+    const patch = await this.sendPatch(this.loopController.signal);
+    this.observe(patch);
+    if (patch.outcome === 'abort' || patch.outcome === 'not_found') {
+      this.requestAbort(patch);
+      return false;
+    }
+    if (patch.outcome !== 'ok') return true;
+    const touch = await this.touch(this.loopController.signal);
+    if (!touch) return true;
+    this.observe(touch);
+    if (touch.outcome === 'abort') {
+      this.requestAbort(touch);
+      return false;
+    }
+    return true;
+  }
+
+  private observe(r: PatchTraceResult | UpdateJobResult): void {
+    if (r.jobStatus) this.lastJobStatus = r.jobStatus;
+    if (r.cancelRequested && !this.cancelController.signal.aborted) {
+      this.logger.info('GitLab asked to cancel the job gracefully', { jobStatus: r.jobStatus });
+      this.cancelController.abort(new RunnerError('aborted', 'job canceled (Job-Status: canceling)', { details: { jobStatus: r.jobStatus } }));
+    }
+  }
+
+  private requestAbort(r: PatchTraceResult | UpdateJobResult): void {
+    if (this.abortController.signal.aborted) return;
+    const why = r.jobStatus ? `Job-Status: ${r.jobStatus}` : r.status ? `HTTP ${r.status}` : 'no response';
+    this.logger.warn('GitLab aborted the job', { status: r.status, jobStatus: r.jobStatus });
+    this.abortController.abort(new RunnerError('aborted', `job aborted by GitLab (${why})`, { details: { status: r.status, jobStatus: r.jobStatus } }));
+  }
+
+  private setUpdateInterval(ms: number | undefined): void {
+    if (ms === undefined || ms <= 0) return;
+    this.updateIntervalMs = Math.min(ms, MAX_UPDATE_INTERVAL_MS);
+    if (this.dynamicForceSend) this.forceSendMs = Math.min(Math.max(this.updateIntervalMs * 4, 30_000), 30 * 60 * 1000);
+  }
+
+  private async sendPatch(signal: AbortSignal | undefined): Promise<PatchTraceResult> {
+    const offset = this.sentOffset;
+    const content = this.buffer.bytes(offset, this.maxPatchBytes);
+    if (content.length === 0) return { outcome: 'ok', sentOffset: offset, status: 0, jobStatus: '', cancelRequested: false };
+    const r = await this.api.patchTrace(this.job, content, offset, { debugTrace: this.debugTrace, ...(signal ? { signal } : {}) });
+    this.setUpdateInterval(r.updateIntervalMs);
+    if (r.outcome === 'ok' || r.outcome === 'range_mismatch') {
+      this.sentAt = this.clock.now();
+      this.sentOffset = r.sentOffset;
+      if (r.outcome === 'range_mismatch') this.logger.warn('trace range mismatch; resending from the server offset', { offset, serverOffset: r.sentOffset });
+    }
+    return r;
+  }
+
+  /** Keep-alive PUT when nothing was sent for the force-send interval; undefined when not due. */
+  private async touch(signal: AbortSignal): Promise<UpdateJobResult | undefined> {
+    if (this.clock.now() - this.sentAt <= this.forceSendMs) return undefined;
+    const r = await this.api.updateJob(this.job, { state: 'running', checksum: this.buffer.checksum(), bytesize: this.buffer.size }, { signal });
+    this.setUpdateInterval(r.updateIntervalMs);
+    if (r.outcome === 'ok') this.sentAt = this.clock.now();
+    // A lost keep-alive is retried next round: one network blip must not abort an hour-long job.
+    if (r.transportError) return { ...r, outcome: 'failed' };
+    return r;
+  }
+
+  /** Sends the unsent tail until done, GitLab stops the job, or `retryLimit` consecutive rounds fail. */
+  private async ensureAllSent(signal: AbortSignal | undefined): Promise<void> {
+    let failures = 0;
+    while (this.sentOffset < this.buffer.size) {
+      const r = await this.sendPatch(signal);
+      this.observe(r);
+      if (r.outcome === 'ok') {
+        failures = 0;
+        continue;
+      }
+      if (r.outcome === 'abort' || r.outcome === 'not_found') return;
+      if (++failures > this.retryLimit) {
+        this.logger.warn('giving up sending the trace', { sent: this.sentOffset, size: this.buffer.size });
+        return;
+      }
+      await this.clock.sleep(this.updateIntervalMs, signal ? { signal } : {});
+    }
+  }
+
+  private async finalUpdate(outcome: JobOutcome, signal: AbortSignal | undefined): Promise<FinalUpdateResult> {
+    const wasStopped = this.state === 'stopped';
+    this.state = 'finishing';
+    this.buffer.finish();
+    this.stopLoop();
+    if (this.inflight) await raceAbort(this.inflight, signal);
+    // Fall back to the default interval and let GitLab override it, as GitLab Runner does.
+    this.updateIntervalMs = DEFAULT_UPDATE_INTERVAL_MS;
+    const update: JobUpdate = { state: outcome.state };
+    if (outcome.state === 'failed') {
+      update.failureReason = mapFailureReason(outcome.reason, this.failureReasons);
+      if (outcome.exitCode !== undefined) update.exitCode = outcome.exitCode;
+    }
+    const result = (o: FinalUpdateResult['outcome'], attempts: number): FinalUpdateResult => {
+      this.state = 'finished';
+      const r: FinalUpdateResult = { outcome: o, attempts, checksum: this.buffer.checksum(), bytesize: this.buffer.size };
+      if (update.failureReason) r.failureReason = update.failureReason;
+      return r;
+    };
+    if (wasStopped) return result('aborted', 0);
+    for (let attempt = 1; ; attempt++) {
+      await this.ensureAllSent(signal);
+      const r = await this.api.updateJob(this.job, { ...update, checksum: this.buffer.checksum(), bytesize: this.buffer.size }, signal ? { signal } : {});
+      this.setUpdateInterval(r.updateIntervalMs);
+      if (r.jobStatus) this.lastJobStatus = r.jobStatus;
+      this.logger.debug('final update', { attempt, status: r.status, outcome: r.outcome });
+      if (r.outcome === 'ok') return result('ok', attempt);
+      if (r.outcome === 'abort') return result('aborted', attempt);
+      if (attempt > this.retryLimit) return result('gave_up', attempt);
+      if (r.outcome === 'trace_invalid') this.sentOffset = 0;
+      const wait = r.outcome === 'failed' ? Math.min(FINAL_BACKOFF_MIN_MS * 2 ** (attempt - 1), FINAL_BACKOFF_MAX_MS) : this.updateIntervalMs;
+      await this.clock.sleep(wait, signal ? { signal } : {});
+    }
+  }
+}

@@ -1,0 +1,125 @@
+import { crc32 } from 'node:zlib';
+import { ANSI } from './log-format.js';
+import { StreamMasker, DEFAULT_TOKEN_MASK_PREFIXES } from './masker.js';
+
+/** Default job log cap: 4 MiB (`output_limit` = 4096 KB). */
+export const DEFAULT_OUTPUT_LIMIT_BYTES = 4 * 1024 * 1024;
+
+/** What to mask in the job log. */
+export interface MaskOptions {
+  /** Values of masked variables; each occurrence becomes `[MASKED]`. */
+  phrases?: readonly string[];
+  /** Token prefixes from `features.token_mask_prefixes`; the defaults are always added. */
+  tokenPrefixes?: readonly string[];
+}
+
+/** The notice appended once when the log reaches its limit (GitLab Runner's wording and colours). */
+export function limitNotice(limitBytes: number): string {
+  return (
+    `\n${ANSI.boldYellow}Job's log exceeded limit of ${limitBytes} bytes.\n` +
+    `Job execution will continue but no more output will be collected.${ANSI.reset}\n`
+  );
+}
+
+/** Where a cut at `capacity` must move so that it does not split a UTF-8 character. */
+function utf8SafeCut(p: Uint8Array, capacity: number): number {
+  let cut = capacity;
+  for (let steps = 0; steps < 4 && cut > 0 && cut < p.length && (p[cut]! & 0xc0) === 0x80; steps++) cut--;
+  return cut;
+}
+
+/**
+ * The job log as it will be stored by GitLab: masked, capped at the output limit (with the notice), with a
+ * running CRC-32 (IEEE). Kept in memory; at most `limit` plus the notice. Writes are synchronous and never fail:
+ * once the limit is reached further output is dropped silently, as GitLab Runner does.
+ */
+export class TraceBuffer {
+  private data: Buffer;
+  private length = 0;
+  private crc = 0;
+  private masker: StreamMasker;
+  private limited = false;
+  private finished = false;
+
+  constructor(
+    readonly limitBytes: number = DEFAULT_OUTPUT_LIMIT_BYTES,
+    mask: MaskOptions = {},
+  ) {
+    if (!(limitBytes > 0)) throw new RangeError(`output limit must be > 0 bytes, got ${limitBytes}`);
+    this.data = Buffer.alloc(Math.min(64 * 1024, limitBytes + 256));
+    this.masker = makeMasker(mask);
+  }
+
+  /** Replaces the mask set; bytes held back by the previous masker are emitted first (masked by it). */
+  setMasked(mask: MaskOptions): void {
+    this.append(this.masker.flush());
+    this.masker = makeMasker(mask);
+  }
+
+  /** Appends job output (masked, then capped). */
+  write(chunk: string | Uint8Array): void {
+    if (this.finished) return;
+    const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+    if (bytes.length === 0) return;
+    this.append(this.masker.write(bytes));
+  }
+
+  /** Emits what the masker still holds; later writes are ignored. Idempotent. */
+  finish(): void {
+    if (this.finished) return;
+    this.append(this.masker.flush());
+    this.finished = true;
+  }
+
+  /** Bytes kept so far (what GitLab calls `bytesize`). */
+  get size(): number {
+    return this.length;
+  }
+
+  /** True once the limit notice was written. */
+  get exceeded(): boolean {
+    return this.limited;
+  }
+
+  /** `crc32:<8 lowercase hex>` of the bytes kept. */
+  checksum(): string {
+    return `crc32:${(this.crc >>> 0).toString(16).padStart(8, '0')}`;
+  }
+
+  /** A copy of up to `max` bytes starting at `offset`. */
+  bytes(offset: number, max: number = Number.MAX_SAFE_INTEGER): Buffer {
+    const start = Math.max(0, Math.min(offset, this.length));
+    const end = Math.min(this.length, start + max);
+    return Buffer.from(this.data.subarray(start, end));
+  }
+
+  private append(p: Uint8Array): void {
+    if (p.length === 0 || this.limited) return;
+    const capacity = this.limitBytes - this.length;
+    if (p.length >= capacity) {
+      this.store(p.subarray(0, utf8SafeCut(p, capacity)));
+      this.store(Buffer.from(limitNotice(this.limitBytes)));
+      this.limited = true;
+      return;
+    }
+    this.store(p);
+  }
+
+  private store(p: Uint8Array): void {
+    if (p.length === 0) return;
+    if (this.length + p.length > this.data.length) {
+      let size = this.data.length * 2;
+      while (size < this.length + p.length) size *= 2;
+      const next = Buffer.alloc(size);
+      this.data.copy(next, 0, 0, this.length);
+      this.data = next;
+    }
+    this.data.set(p, this.length);
+    this.length += p.length;
+    this.crc = crc32(p, this.crc);
+  }
+}
+
+function makeMasker(mask: MaskOptions): StreamMasker {
+  return new StreamMasker(mask.phrases ?? [], [...DEFAULT_TOKEN_MASK_PREFIXES, ...(mask.tokenPrefixes ?? [])]);
+}
