@@ -20,3 +20,24 @@ export { readCredential, storeCredential, dockerConfigPath, normalizeServer, typ
 export { MediaType, parseManifest, type Descriptor, type ImageIndex, type ImageManifest } from './manifest.js';
 export { readTar, safeEntryPath, type TarEntry, type TarHeader } from './tar-reader.js';
 export { tarHeader, tarPadding, tarEnd } from './tar-writer.js';
+export { packagePlugin, readDistLayout, SCRIPT_PLATFORMS, type PackageSource, type PackagedFile } from './package.js';
+export { publish, type PublishOptions, type PublishResult, type PublishedPlatform } from './publish.js';
+export { bundleExport, bundleImport, BUNDLE_INDEX, type BundleEntry, type BundleIndex, type BundleImportResult } from './bundle.js';
+export { login, readPasswordStream, type LoginOptions } from './login.js';
+export { identifyBinary, binaryMismatch, type BinaryKind } from './binary-format.js';
+export {
+  installCommand,
+  listCommand,
+  loginCommand,
+  packageCommand,
+  publishCommand,
+  bundleExportCommand,
+  bundleImportCommand,
+  type CommandIO,
+  type CommandItem,
+  type CommandResult,
+  type PluginUse,
+  type InstallCommandOptions,
+  type LoginCommandOptions,
+  type PackageCommandOptions,
+} from './commands.js';

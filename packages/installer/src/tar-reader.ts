@@ -46,7 +46,8 @@ function numeric(buf: Buffer, start: number, len: number, what: string): number 
 function checksumOk(h: Buffer): boolean {
   let sum = 0;
   for (let i = 0; i < BLOCK; i++) sum += i >= 148 && i < 156 ? 0x20 : (h[i] ?? 0);
-  return numeric(h, 148, 8, 'checksum') === sum;
+  const s = cstring(h, 148, 8).trim();
+  return /^[0-7]+$/.test(s) && parseInt(s, 8) === sum;
 }
 
 function entryType(flag: string): TarEntryType {

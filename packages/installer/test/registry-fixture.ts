@@ -17,6 +17,8 @@ export interface Registry {
   caFile?: string;
   username?: string;
   password?: string;
+  /** The registry's filesystem storage root. */
+  storage: string;
   /** Bearer token requests seen by the token server (auth header present or not). */
   tokenRequests: { scope: string | null; basic: boolean }[];
   stop(): Promise<void>;
@@ -107,7 +109,7 @@ export async function startRegistry(options: RegistryOptions = {}): Promise<Regi
   const host = `127.0.0.1:${port}`;
   const lines = ['version: 0.1', 'log:', '  level: info', '  accesslog:', '    disabled: true', 'storage:', '  filesystem:', `    rootdirectory: ${join(dir, 'data')}`, '  delete:', '    enabled: true'];
   lines.push('http:', `  addr: ${host}`);
-  const reg: Registry = { host, tokenRequests: [], stop: async () => undefined };
+  const reg: Registry = { host, storage: join(dir, 'data'), tokenRequests: [], stop: async () => undefined };
   let tokenServer: { close(): Promise<void> } | undefined;
   if (options.tls) {
     const c = makeCerts(dir);
@@ -241,7 +243,8 @@ export interface RawPlatform {
   layer: Buffer;
   /** The size/digest to announce, when they should lie. */
   announce?: { size?: number; digest?: string };
-  docker?: boolean;
+  /** Layer media type; default the gzip tar type of the chosen flavour. */
+  layerMediaType?: string;
 }
 
 /** Gzipped tar holding `plugin` with `content`. */
@@ -267,7 +270,7 @@ export async function rawPushArtifact(reg: Registry, repo: string, tag: string, 
         config: { mediaType: docker ? 'application/vnd.docker.container.image.v1+json' : 'application/vnd.oci.image.config.v1+json', digest: configDigest, size: config.length },
         layers: [
           {
-            mediaType: docker ? 'application/vnd.docker.image.rootfs.diff.tar.gzip' : 'application/vnd.oci.image.layer.v1.tar+gzip',
+            mediaType: p.layerMediaType ?? (docker ? 'application/vnd.docker.image.rootfs.diff.tar.gzip' : 'application/vnd.oci.image.layer.v1.tar+gzip'),
             digest: p.announce?.digest ?? layerDigest,
             size: p.announce?.size ?? p.layer.length,
           },
