@@ -175,6 +175,7 @@ export class Acquisitions {
     this.ctx.fleet.unplace(r, e.slot, true, this.ctx.clock.now());
     this.support.released(r);
     this.serve();
+    this.ctx.slotsChanged();
     this.ctx.persister.markDirty();
     return true;
   }
@@ -228,6 +229,7 @@ export class Acquisitions {
     e.instance = r;
     e.state = 'preparing';
     this.pending--;
+    this.ctx.slotsChanged();
   }
 
   private unbind(e: Entry): void {

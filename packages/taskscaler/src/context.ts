@@ -30,6 +30,8 @@ export interface Context {
   readonly limit: number;
   /** Asks for a scaling pass soon (coalesced; no plugin `update`). */
   kick(): void;
+  /** Slot counts changed: asks for a pass only when the plan now wants to scale up or an idle expiry is due earlier. */
+  slotsChanged(): void;
   /** Keeps a background promise so shutdown can wait for it; it must not reject. */
   track(p: Promise<void>): void;
   /** Completes a scaling decision with the current numbers, logs it and hands it to the hook. */

@@ -64,6 +64,7 @@ export class Scaler implements Taskscaler {
       kick: () => {
         if (this.state === 'running') void this.enqueue('act');
       },
+      slotsChanged: () => this.slotsChanged(),
       track: (p) => this.track(p),
       decide: (d) => this.decide(d),
     };
@@ -136,6 +137,19 @@ export class Scaler implements Taskscaler {
     } finally {
       this.state = 'stopped';
     }
+  }
+
+  private slotsChanged(): void {
+    if (this.state !== 'running' || this.actQueued) return;
+    const { fleet, clock, schedule } = this.ctx;
+    const policy = schedule.active(clock.now());
+    const p = this.plan(policy);
+    if (p.scaleUp > 0) {
+      this.ctx.kick();
+      return;
+    }
+    const oldest = fleet.index.idle.tail;
+    if (p.surplus > 0 && oldest && !(this.timerAt <= oldest.idleSince + policy.idleTimeMs)) this.ctx.kick();
   }
 
   private track(p: Promise<void>): void {

@@ -1,0 +1,68 @@
+import { FakeClock, createLogger, memorySink, type LogEntry } from '@fleetrunner/common';
+import type { InstanceGroup } from '@fleetrunner/fleeting';
+import { createTaskscaler, type SavedState, type ScalingDecision, type StateStore, type Taskscaler, type TaskscalerConfig, type TaskscalerHooks } from '../../src/index.js';
+import { MemoryInstanceGroup, type MemoryGroupOptions } from './memory-group.js';
+
+/** A StateStore in memory that counts saves (the file store has its own tests). */
+export class MemoryStateStore implements StateStore {
+  readonly location = 'memory';
+  state: SavedState | undefined;
+  saves = 0;
+
+  load(): Promise<SavedState | undefined> {
+    return Promise.resolve(this.state && (JSON.parse(JSON.stringify(this.state)) as SavedState));
+  }
+
+  save(state: SavedState): Promise<void> {
+    this.saves++;
+    this.state = JSON.parse(JSON.stringify(state)) as SavedState;
+    return Promise.resolve();
+  }
+
+  ids(): string[] {
+    return (this.state?.instances ?? []).map((i) => i.id).sort();
+  }
+}
+
+export interface Started<G extends InstanceGroup = MemoryInstanceGroup> {
+  ts: Taskscaler;
+  group: G;
+  clock: FakeClock;
+  logs: LogEntry[];
+  decisions: ScalingDecision[];
+}
+
+export interface StartOptions<G extends InstanceGroup> {
+  config?: TaskscalerConfig;
+  clock?: FakeClock;
+  group?: G;
+  groupOptions?: Omit<MemoryGroupOptions, 'clock'>;
+  hooks?: TaskscalerHooks;
+  store?: StateStore;
+}
+
+/** Monday 5 January 2026, 12:00 UTC: a fixed start for every test. */
+export const T0 = Date.UTC(2026, 0, 5, 12, 0, 0);
+
+/** Creates a taskscaler over a memory group (or `group`) with a fake clock and a collecting logger. */
+export async function start<G extends InstanceGroup = MemoryInstanceGroup>(o: StartOptions<G> = {}): Promise<Started<G>> {
+  const clock = o.clock ?? new FakeClock(T0);
+  const group = (o.group ?? new MemoryInstanceGroup({ clock, ...o.groupOptions })) as G;
+  const sink = memorySink();
+  const decisions: ScalingDecision[] = [];
+  const hooks: TaskscalerHooks = {
+    ...o.hooks,
+    onDecision: (d) => {
+      decisions.push(d);
+      o.hooks?.onDecision?.(d);
+    },
+  };
+  const config: TaskscalerConfig = { ...o.config, stateStorage: { enabled: o.store !== undefined, ...o.config?.stateStorage } };
+  const ts = await createTaskscaler(group, config, { clock, logger: createLogger({ level: 'debug', sink }), hooks, stateStore: o.store });
+  return { ts, group, clock, logs: sink.entries, decisions };
+}
+
+/** Lets queued passes and promise chains run without moving time. */
+export async function settle(clock: FakeClock): Promise<void> {
+  await clock.advance(0);
+}
