@@ -1,0 +1,96 @@
+import type { GitInfo, JobHook, JobStatus, JobStep, ShellName } from './types.js';
+import type { JobEnvironment } from './environment.js';
+import type { GitSourceOptions } from './git-sources.js';
+
+/** Stages whose work is done by `gitlab-runner` helper commands on the instance (cache and artifacts). */
+export type HelperStage =
+  | 'restore_cache'
+  | 'download_artifacts'
+  | 'archive_cache'
+  | 'archive_cache_on_failure'
+  | 'upload_artifacts_on_success'
+  | 'upload_artifacts_on_failure';
+
+/**
+ * A stage of the job, named as upstream names its log section. User steps are `step_<name>` (`step_script`
+ * for the `script` step); `clear_worktree` runs before a get_sources retry.
+ */
+export type StageName =
+  | 'prepare_script'
+  | 'get_sources'
+  | 'clear_worktree'
+  | HelperStage
+  | 'after_script'
+  | 'cleanup_file_variables'
+  | `step_${string}`;
+
+/** Headers printed after each stage's section start (upstream `GetStageDescription`). */
+export function stageDescription(stage: StageName): string {
+  const descriptions: Record<string, string> = {
+    prepare_script: 'Preparing environment',
+    get_sources: 'Getting source from Git repository',
+    clear_worktree: 'Deleting all tracked and untracked files due to source fetch failure',
+    restore_cache: 'Restoring cache',
+    download_artifacts: 'Downloading artifacts',
+    after_script: 'Running after_script',
+    archive_cache: 'Saving cache for successful job',
+    archive_cache_on_failure: 'Saving cache for failed job',
+    upload_artifacts_on_failure: 'Uploading artifacts for failed job',
+    upload_artifacts_on_success: 'Uploading artifacts for successful job',
+    cleanup_file_variables: 'Cleaning up project directory and file based variables',
+  };
+  return descriptions[stage] ?? `Executing ${JSON.stringify(stage)} stage of the job script`;
+}
+
+/** The stage of a payload step: `step_<lower-cased name>`. */
+export function stepStage(step: Pick<JobStep, 'name'>): StageName {
+  return `step_${step.name.toLowerCase()}`;
+}
+
+/** One `gitlab-runner` helper call (or any command) of a cache/artifact stage, prepared by the caller. */
+export interface HelperCommand {
+  /** Bold green line printed before the command, e.g. `Downloading artifacts for build (42)...`. */
+  readonly notice?: string;
+  /** The command; never echoed (it may carry tokens or presigned URLs). */
+  readonly argv: readonly string[];
+  /** Extra environment for this command only; values are never printed. */
+  readonly env?: Readonly<Record<string, string>>;
+  /** Printed after a success. */
+  readonly successNotice?: string;
+  /** When set, a failure prints this warning and the stage goes on (e.g. `Failed to extract cache`). */
+  readonly failureWarning?: string;
+}
+
+/** Runner-configured scripts (`[[runners]]` keys). */
+export interface RunnerScripts {
+  readonly preGetSourcesScript?: string;
+  readonly postGetSourcesScript?: string;
+  readonly preBuildScript?: string;
+  readonly postBuildScript?: string;
+}
+
+/** Everything {@link generateStageScript} reads. */
+export interface ScriptInput {
+  readonly shell: ShellName;
+  /** From `prepareJobEnvironment` (paths, variables, flags, settings). */
+  readonly env: JobEnvironment;
+  readonly gitInfo: GitInfo;
+  readonly steps: readonly JobStep[];
+  readonly hooks?: readonly JobHook[];
+  readonly runnerScripts?: RunnerScripts;
+  readonly git?: GitSourceOptions;
+  /** Manager hostname for "Running on <instance> via <manager>...". */
+  readonly managerHostname?: string;
+  /** CI_JOB_STATUS for after_script and the stages after it (default: the variable's value, `running`). */
+  readonly jobStatus?: JobStatus;
+  /** Payload `features.trace_sections`: with FF_SCRIPT_SECTIONS, multi-line commands get their own sections. */
+  readonly traceSections?: boolean;
+  /** Print the stage's `section_start`/`section_end` markers from the script. Default true. */
+  readonly stageSections?: boolean;
+  /** Stages whose section is marked `[collapsed=true]`. */
+  readonly collapsedStages?: readonly StageName[];
+  /** The helper binary probed before cache/artifact commands. Default `gitlab-runner`. */
+  readonly runnerCommand?: string;
+  /** Cache/artifact commands per stage; a stage without commands is skipped. */
+  readonly helperCommands?: Partial<Record<HelperStage, readonly HelperCommand[]>>;
+}

@@ -1,0 +1,229 @@
+import { posix } from 'node:path';
+import { shellJoin, shellQuote } from './quote.js';
+import { HOME_VAR, ScriptWriter, pathWord } from './writer.js';
+import { EXTERNAL_GIT_CONFIG_FILE, GIT_TEMPLATE_DIR, writeClearGitCredentials, writeCloneFetch, writeGitCleanup, type GitSourceInput } from './git-sources.js';
+import { writeSubmodules } from './git-submodules.js';
+import { exportLine, fileVariablePath, gitlabEnvPath, writeExports } from './exports.js';
+import { writeUserCommands } from './user-commands.js';
+import { evalStrategy, finishScript } from './script.js';
+import { isFlagOn } from './feature-flags.js';
+import { expandString, variableLookup } from './expand.js';
+import { stageDescription, stepStage, type HelperCommand, type HelperStage, type ScriptInput, type StageName } from './stage-input.js';
+
+const HELPER_ACTIONS: Readonly<Record<HelperStage, string>> = {
+  restore_cache: 'Extracting cache',
+  download_artifacts: 'Artifacts downloading',
+  archive_cache: 'Creating cache',
+  archive_cache_on_failure: 'Creating cache',
+  upload_artifacts_on_success: 'Uploading artifacts',
+  upload_artifacts_on_failure: 'Uploading artifacts',
+};
+
+function writer(input: ScriptInput): ScriptWriter {
+  const w = new ScriptWriter(isFlagOn(input.env.featureFlags, 'FF_ENABLE_BASH_EXIT_CODE_CHECK'));
+  w.commandLine(`cd "$${HOME_VAR}"`);
+  return w;
+}
+
+function exportsAndCd(w: ScriptWriter, input: ScriptInput): void {
+  writeExports(w, input.env.variables, input.env.paths, { jobStatus: input.jobStatus });
+  w.commandLine(`cd ${pathWord(input.env.paths.projectDir)}`);
+}
+
+function sections(input: ScriptInput): boolean {
+  return isFlagOn(input.env.featureFlags, 'FF_SCRIPT_SECTIONS') && input.traceSections === true;
+}
+
+function gitInput(input: ScriptInput): GitSourceInput {
+  const flags = input.env.featureFlags;
+  return {
+    paths: input.env.paths,
+    gitInfo: input.gitInfo,
+    settings: input.env.settings,
+    options: { bundleUris: flags['FF_USE_GIT_BUNDLE_URIS'] !== false, ...input.git },
+  };
+}
+
+function writePrepare(w: ScriptWriter, input: ScriptInput): void {
+  const via = input.managerHostname ? ` via ${input.managerHostname}` : '';
+  w.line(`printf '%s\\n' "Running on $(hostname 2>/dev/null || uname -n)"${shellQuote(`${via}...`)}`);
+  w.rmFile(pathWord(gitlabEnvPath(input.env.paths)));
+}
+
+function hookScripts(input: ScriptInput, name: string): string[] {
+  return (input.hooks ?? []).filter((h) => h.name === name).flatMap((h) => [...h.script]);
+}
+
+function writeGetSources(w: ScriptWriter, input: ScriptInput): void {
+  writeExports(w, input.env.variables, input.env.paths, { jobStatus: input.jobStatus });
+  exportLine(w, 'GIT_TERMINAL_PROMPT', '0');
+  exportLine(w, 'GCM_INTERACTIVE', 'Never');
+  const settings = input.env.settings;
+  const hooksApply = settings.gitStrategy === 'clone' || settings.gitStrategy === 'fetch';
+  const scripts = input.runnerScripts ?? {};
+  const pre = [...(scripts.preGetSourcesScript ? [scripts.preGetSourcesScript] : []), ...hookScripts(input, 'pre_get_sources_script')];
+  if (hooksApply && pre.length > 0) writeUserCommands(w, 'pre_clone_script', pre, sections(input));
+
+  const git = gitInput(input);
+  writeCloneFetch(w, git);
+  writeSubmodules(w, settings);
+
+  const post = [...hookScripts(input, 'post_get_sources_script'), ...(scripts.postGetSourcesScript ? [scripts.postGetSourcesScript] : [])];
+  if (hooksApply && post.length > 0) writeUserCommands(w, 'post_clone_script', post, sections(input));
+  writeClearGitCredentials(w, git);
+}
+
+function writeClearWorktree(w: ScriptWriter, input: ScriptInput): void {
+  w.notice('Deleting tracked and untracked files...');
+  const dir = pathWord(input.env.paths.projectDir);
+  w.ifDirectory(dir);
+  w.commandLine(`cd ${dir}`);
+  w.command('git', 'rm', '-rf', '--ignore-unmatch', '--quiet', '.');
+  w.command('git', 'clean', '-ffdx', '-q');
+  w.endIf();
+}
+
+function writeStep(w: ScriptWriter, input: ScriptInput, stage: StageName): boolean {
+  const step = input.steps.find((s) => s.name !== 'after_script' && stepStage(s) === stage);
+  if (step === undefined) return false;
+  exportsAndCd(w, input);
+  const scripts = input.runnerScripts ?? {};
+  const withSections = sections(input);
+  if (scripts.preBuildScript) writeUserCommands(w, 'pre_build_script', [scripts.preBuildScript], withSections);
+  let commands = step.script;
+  if (step.name === 'release') {
+    // GitLab turns `release:` into a step whose lines the runner expands itself.
+    const lookup = variableLookup(input.env.variables);
+    commands = commands.map((c) => expandString(c, lookup));
+  }
+  writeUserCommands(w, 'script_step', commands, withSections);
+  if (scripts.postBuildScript) writeUserCommands(w, 'post_build_script', [scripts.postBuildScript], withSections);
+  return true;
+}
+
+function writeAfterScript(w: ScriptWriter, input: ScriptInput): boolean {
+  const step = input.steps.find((s) => s.name === 'after_script');
+  if (step === undefined || step.script.length === 0) return false;
+  exportsAndCd(w, input);
+  w.notice('Running after script...');
+  writeUserCommands(w, 'after_script_step', step.script, sections(input));
+  return true;
+}
+
+function writeHelperCommand(w: ScriptWriter, c: HelperCommand): void {
+  if (c.notice) w.notice(c.notice);
+  const envs = Object.entries(c.env ?? {});
+  const cmd = envs.length === 0 ? shellJoin(c.argv) : `(${envs.map(([k, v]) => `export ${k}=${shellQuote(v)}; `).join('')}${shellJoin(c.argv)})`;
+  if (c.failureWarning === undefined && c.successNotice === undefined) {
+    w.commandLine(cmd);
+    return;
+  }
+  w.ifRaw(cmd);
+  if (c.successNotice) w.notice(c.successNotice);
+  else w.line(':');
+  w.else();
+  if (c.failureWarning) w.warning(c.failureWarning);
+  else w.line('exit 1');
+  w.endIf();
+}
+
+function writeHelperStage(w: ScriptWriter, input: ScriptInput, stage: HelperStage): boolean {
+  const commands = input.helperCommands?.[stage] ?? [];
+  if (commands.length === 0) return false;
+  exportsAndCd(w, input);
+  const runner = input.runnerCommand ?? 'gitlab-runner';
+  w.ifCommandQuiet(runner, '--version');
+  for (const c of commands) writeHelperCommand(w, c);
+  w.else();
+  w.warning(`Missing ${runner}. ${HELPER_ACTIONS[stage]} is disabled.`);
+  w.endIf();
+  return true;
+}
+
+function writeCleanup(w: ScriptWriter, input: ScriptInput): void {
+  const { paths, variables, settings, featureFlags } = input.env;
+  writeExports(w, variables, paths, { jobStatus: input.jobStatus, writeFiles: false });
+  const git = gitInput(input);
+  writeClearGitCredentials(w, git);
+  w.rmFile(pathWord(gitlabEnvPath(paths)));
+  w.rmFile(pathWord(posix.join(paths.tempDir, EXTERNAL_GIT_CONFIG_FILE)));
+  w.rmDir(pathWord(posix.join(paths.tempDir, GIT_TEMPLATE_DIR)));
+  for (const key of new Set(variables.filter((v) => v.file).map((v) => v.key))) {
+    w.rmFile(pathWord(fileVariablePath(paths, key)));
+  }
+  if (isFlagOn(featureFlags, 'FF_ENABLE_JOB_CLEANUP')) writeBuildDirCleanup(w, input);
+  if (settings.gitStrategy === 'clone' || settings.gitStrategy === 'fetch') writeGitCleanup(w, git);
+}
+
+function writeBuildDirCleanup(w: ScriptWriter, input: ScriptInput): void {
+  const { paths, settings } = input.env;
+  const dir = pathWord(paths.projectDir);
+  switch (settings.gitStrategy) {
+    case 'clone':
+    case 'empty':
+      w.rmDir(dir);
+      return;
+    case 'none':
+      w.notice('Skipping build directory cleanup step');
+      return;
+    case 'fetch': {
+      w.ifDirectory(dir);
+      w.commandLine(`cd ${dir}`);
+      const clean = settings.gitCleanFlags.length > 0 ? ['git', 'clean', ...settings.gitCleanFlags] : [];
+      if (clean.length > 0) w.command(...clean);
+      w.command('git', 'reset', '--hard');
+      if (settings.gitSubmoduleStrategy !== 'none') {
+        const foreach = ['git', 'submodule', 'foreach', ...(settings.gitSubmoduleStrategy === 'recursive' ? ['--recursive'] : [])];
+        if (clean.length > 0) w.command(...foreach, ...clean);
+        w.command(...foreach, 'git', 'reset', '--hard');
+      }
+      w.endIf();
+    }
+  }
+}
+
+function writeBody(w: ScriptWriter, stage: StageName, input: ScriptInput): boolean {
+  switch (stage) {
+    case 'prepare_script':
+      writePrepare(w, input);
+      return true;
+    case 'get_sources':
+      writeGetSources(w, input);
+      return true;
+    case 'clear_worktree':
+      writeClearWorktree(w, input);
+      return true;
+    case 'after_script':
+      return writeAfterScript(w, input);
+    case 'cleanup_file_variables':
+      writeCleanup(w, input);
+      return true;
+    case 'restore_cache':
+    case 'download_artifacts':
+    case 'archive_cache':
+    case 'archive_cache_on_failure':
+    case 'upload_artifacts_on_success':
+    case 'upload_artifacts_on_failure':
+      return writeHelperStage(w, input, stage);
+    default:
+      return writeStep(w, input, stage);
+  }
+}
+
+/**
+ * Generates the script of one stage for `input.shell`, to be fed on stdin to {@link shellCommand}; `null` when the
+ * stage has nothing to do and must be skipped (no such step, no after_script, no cache/artifact commands).
+ * The script exits with the stage's status: 0 on success, the failing command's code otherwise (errexit).
+ */
+export function generateStageScript(stage: StageName, input: ScriptInput): string | null {
+  const w = writer(input);
+  if (!writeBody(w, stage, input)) return null;
+  const withSections = input.stageSections ?? true;
+  return finishScript(w.toString(), {
+    shell: input.shell,
+    strategy: evalStrategy(input.env.featureFlags),
+    section: withSections
+      ? { name: stage, header: stageDescription(stage), collapsed: input.collapsedStages?.includes(stage) ?? false }
+      : undefined,
+  });
+}
