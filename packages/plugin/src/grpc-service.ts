@@ -80,16 +80,17 @@ export function unaryService<const M extends Readonly<Record<string, AnyMethodDe
       const controller = new AbortController();
       const onCancel = (): void => controller.abort(new Error('call cancelled by the client'));
       call.once('cancelled', onCancel);
-      handler(call.request, { signal: controller.signal, metadata: call.metadata }).then(
-        (response) => {
-          call.off('cancelled', onCancel);
-          callback(null, response);
-        },
-        (err: unknown) => {
-          call.off('cancelled', onCancel);
-          callback(toStatus(err));
-        },
-      );
+      const done = (err: StatusLike | null, response?: ResponseOf<M[typeof key]>): void => {
+        call.off('cancelled', onCancel);
+        callback(err, response);
+      };
+      // Through a resolved promise so a handler that throws synchronously still answers with a status.
+      Promise.resolve()
+        .then(() => handler(call.request, { signal: controller.signal, metadata: call.metadata }))
+        .then(
+          (response) => done(null, response),
+          (err: unknown) => done(toStatus(err)),
+        );
     };
     implementation[key] = impl as grpc.UntypedHandleCall;
   }

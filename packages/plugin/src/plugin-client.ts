@@ -3,8 +3,9 @@ import * as grpc from '@grpc/grpc-js';
 import { RunnerError, deferred, linkSignals, type Logger } from '@fleetrunner/common';
 import { goplugin, healthV1 } from '@fleetrunner/proto';
 import { callUnary, isServiceError, methodDefinition } from './grpc-service.js';
-import { killGroup, untrackPlugin } from './live-plugins.js';
+import { killGroup, trackPlugin, untrackPlugin } from './live-plugins.js';
 import { LineSplitter, StderrRelay } from './log-relay.js';
+import { removeStaleSocket } from './socket.js';
 
 /** Lifecycle of a plugin process as the host sees it. */
 export type PluginState = 'starting' | 'running' | 'stopping' | 'exited';
@@ -67,6 +68,7 @@ export class PluginProcess implements PluginClient {
   private readonly streams: grpc.ClientReadableStream<unknown>[] = [];
   private expectedExit = false;
   private stopPromise: Promise<void> | undefined;
+  private socketPath: string | undefined;
 
   constructor(
     private readonly child: ChildProcess,
@@ -85,6 +87,9 @@ export class PluginProcess implements PluginClient {
       stderrDone.resolve();
     });
     child.once('exit', (code, signal) => this.onExit(code, signal));
+    // A dead child's pipes and late spawn/kill failures must never become unhandled 'error' events in the host.
+    child.on('error', (err) => this.logger.debug('plugin process error', { error: err.message }));
+    for (const stream of [child.stdin, child.stdout, child.stderr]) stream?.on('error', () => {});
   }
 
   get pid(): number {
@@ -101,7 +106,9 @@ export class PluginProcess implements PluginClient {
   }
 
   /** Called by startPlugin once the handshake is accepted and the channel is ready. */
-  attach(client: grpc.Client, appVersion: number): void {
+  attach(client: grpc.Client, appVersion: number, socketPath?: string): void {
+    this.socketPath = socketPath;
+    trackPlugin(this.pid, socketPath);
     this.connection = client;
     this.appVersion = appVersion;
     this.state = 'running';
@@ -198,6 +205,7 @@ export class PluginProcess implements PluginClient {
     this.connection?.close();
     this.child.stdin?.destroy();
     untrackPlugin(this.pid);
+    if (this.socketPath) removeStaleSocket(this.socketPath);
     this.dead.abort(reason);
     this.exitDeferred.resolve({ code, signal });
   }
@@ -222,3 +230,4 @@ export class PluginProcess implements PluginClient {
     this.streams.push(stdio);
   }
 }
+

@@ -1,5 +1,5 @@
 import { randomInt } from 'node:crypto';
-import { chmodSync, chownSync, existsSync, readFileSync, unlinkSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, lstatSync, readFileSync, unlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ENV } from './constants.js';
@@ -52,4 +52,13 @@ function lookupGroup(name: string): number | undefined {
     if (n === name && gid !== undefined && /^\d+$/.test(gid)) return Number(gid);
   }
   return undefined;
+}
+
+/** Host side: a killed plugin cannot remove its socket, so the host does, if the path still holds a socket. */
+export function removeStaleSocket(path: string): void {
+  try {
+    if (lstatSync(path).isSocket()) unlinkSync(path);
+  } catch {
+    // Already removed by the plugin.
+  }
 }

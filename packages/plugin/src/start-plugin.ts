@@ -8,6 +8,7 @@ import { parseHandshake, type Handshake } from './handshake.js';
 import { killGroup, trackPlugin } from './live-plugins.js';
 import { LineSplitter } from './log-relay.js';
 import { PluginProcess, type PluginClient } from './plugin-client.js';
+import { removeStaleSocket } from './socket.js';
 
 /** Options of {@link startPlugin}. */
 export interface StartPluginOptions {
@@ -88,17 +89,20 @@ export async function startPlugin(options: StartPluginOptions): Promise<PluginCl
   const proc = new PluginProcess(child, path, name, logger, options.stopTimeoutMs ?? 2000);
   if (child.pid !== undefined) trackPlugin(child.pid);
   const deadline = Date.now() + startTimeoutMs;
+  let handshake = '';
   try {
-    const handshake = await waitForHandshake(proc, child, logger, startTimeoutMs, options.signal);
+    handshake = await waitForHandshake(proc, child, logger, startTimeoutMs, options.signal);
     const hs = parseHandshake(handshake, appVersions);
     if (hs.serverCert) throw new RunnerError('plugin_handshake', `plugin ${path} sent a TLS certificate, but AutoMTLS is not enabled`);
     const client = await connect(hs, deadline, options.signal, proc);
-    proc.attach(client, hs.appVersion);
+    proc.attach(client, hs.appVersion, hs.network === 'unix' ? hs.address : undefined);
     logger.debug('plugin started', { path, pid: proc.pid, appVersion: hs.appVersion, address: hs.address });
     return proc;
   } catch (err) {
     if (proc.state !== 'exited' && child.pid !== undefined) killGroup(child.pid, 'SIGKILL');
     if (child.pid !== undefined) await proc.exited;
+    const [, , network, address] = handshake.trim().split('|');
+    if (network === 'unix' && address) removeStaleSocket(address);
     throw err instanceof RunnerError && err.code !== 'aborted' ? finalError(err, path, child.pid) : err;
   }
 }
