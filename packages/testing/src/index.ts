@@ -4,3 +4,4 @@ export { ensureShUser, type ShUser } from './users.js';
 export { startSshd, type StartSshdOptions, type SshdHandle } from './sshd.js';
 export { killTree, descendants } from './process-tree.js';
 export { sshConnect, sshExec, connectConfigOf, type ExecResult } from './ssh-client.js';
+export { generateEd25519 } from './ed25519.js';

@@ -3,8 +3,8 @@ import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
-import ssh2 from 'ssh2';
 import { RunnerError } from '@fleetrunner/common';
+import { generateEd25519 } from './ed25519.js';
 import { killTree } from './process-tree.js';
 
 /** Options of {@link startSshd}. */
@@ -75,17 +75,17 @@ export async function startSshd(options: StartSshdOptions = {}): Promise<SshdHan
   const dir = mkdtempSync(join(tmpdir(), 'fleetrunner-sshd-'));
   // sshd reads authorized_keys as the login user: the dir must be reachable by it.
   chmodSync(dir, 0o755);
-  const hostKp = ssh2.utils.generateKeyPairSync('ed25519', { comment: 'test-host' });
-  const clientKp = ssh2.utils.generateKeyPairSync('ed25519', { comment: 'test-client' });
-  writeFileSync(join(dir, 'host_key'), hostKp.private, { mode: 0o600 });
-  writeFileSync(join(dir, 'authorized_keys'), [clientKp.public.trim(), ...(options.authorizedKeys ?? [])].join('\n') + '\n', { mode: 0o644 });
+  const hostKp = generateEd25519('test-host');
+  const clientKp = generateEd25519('test-client');
+  writeFileSync(join(dir, 'host_key'), hostKp.privateKey, { mode: 0o600 });
+  writeFileSync(join(dir, 'authorized_keys'), [clientKp.publicKey, ...(options.authorizedKeys ?? [])].join('\n') + '\n', { mode: 0o644 });
   let lastError: unknown;
   for (let attempt = 0; attempt < 3; attempt++) {
     const port = await freePort(host);
     try {
       const started = await launch(options, dir, host, port, username);
-      const hostKey = hostKp.public.trim();
-      return { host, port, username, hostKey, hostKeyBlob: blobOf(hostKey), clientKey: clientKp.private, clientPublicKey: clientKp.public.trim(), dir, ...started };
+      const hostKey = hostKp.publicKey;
+      return { host, port, username, hostKey, hostKeyBlob: blobOf(hostKey), clientKey: clientKp.privateKey, clientPublicKey: clientKp.publicKey, dir, ...started };
     } catch (err) {
       lastError = err;
     }
