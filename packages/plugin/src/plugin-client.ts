@@ -25,6 +25,8 @@ export interface PluginClient {
   readonly pid: number;
   /** The app protocol version the plugin chose. */
   readonly appVersion: number;
+  /** Where the plugin listens (a unix socket path, or host:port for tcp); '' until connected. */
+  readonly address: string;
   readonly state: PluginState;
   /** A grpc-js client on `unix://<socket>` for the app services (see `callUnary`). */
   readonly client: grpc.Client;
@@ -58,6 +60,7 @@ const TRANSPORT_CODES = new Set<number>([grpc.status.UNAVAILABLE, grpc.status.CA
 export class PluginProcess implements PluginClient {
   state: PluginState = 'starting';
   appVersion = 0;
+  address = '';
   readonly exited: Promise<PluginExit>;
   readonly relay: StderrRelay;
   /** Resolves once stderr has been fully read. */
@@ -106,7 +109,8 @@ export class PluginProcess implements PluginClient {
   }
 
   /** Called by startPlugin once the handshake is accepted and the channel is ready. */
-  attach(client: grpc.Client, appVersion: number, socketPath?: string): void {
+  attach(client: grpc.Client, appVersion: number, address: string, socketPath?: string): void {
+    this.address = address;
     this.socketPath = socketPath;
     trackPlugin(this.pid, socketPath);
     this.connection = client;

@@ -95,7 +95,7 @@ export async function startPlugin(options: StartPluginOptions): Promise<PluginCl
     const hs = parseHandshake(handshake, appVersions);
     if (hs.serverCert) throw new RunnerError('plugin_handshake', `plugin ${path} sent a TLS certificate, but AutoMTLS is not enabled`);
     const client = await connect(hs, deadline, options.signal, proc);
-    proc.attach(client, hs.appVersion, hs.network === 'unix' ? hs.address : undefined);
+    proc.attach(client, hs.appVersion, hs.address, hs.network === 'unix' ? hs.address : undefined);
     logger.debug('plugin started', { path, pid: proc.pid, appVersion: hs.appVersion, address: hs.address });
     return proc;
   } catch (err) {

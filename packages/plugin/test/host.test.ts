@@ -145,3 +145,27 @@ t.test('an aborted start kills and reaps the child', async (t) => {
   const err = await starting.catch((e: unknown) => e);
   t.match(err, { code: 'aborted', message: 'changed my mind' });
 });
+
+t.test('the plugin listens in PLUGIN_UNIX_SOCKET_DIR, honours PLUGIN_UNIX_SOCKET_GROUP and removes its socket', async (t) => {
+  const { statSync, existsSync } = await import('node:fs');
+  const dir = mkdtempSync(join(tmpdir(), 'plugin-sock-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const gid = process.getgid?.() ?? 0;
+  const p = await start(fixture('good-plugin'), { env: { PLUGIN_UNIX_SOCKET_DIR: dir, PLUGIN_UNIX_SOCKET_GROUP: String(gid) } });
+  t.match(p.address, new RegExp(`^${dir}/plugin\\d+$`));
+  const st = statSync(p.address);
+  t.ok(st.isSocket());
+  t.equal(st.mode & 0o777, 0o660);
+  t.equal(st.gid, gid);
+  await p.stop();
+  t.notOk(existsSync(p.address), 'socket removed');
+});
+
+t.test('callUnary honours deadlineMs', async (t) => {
+  const rec = recordingLogger();
+  const p = await start(fixture('good-plugin'), { logger: rec.logger });
+  const err = await callUnary(p.client, fleetingV1.InstanceGroupService.connectInfo, { id: 'slow' }, { deadlineMs: 200 }).catch((e: unknown) => e);
+  t.match(err, { code: 4 }, 'DEADLINE_EXCEEDED');
+  await p.ping();
+  await p.stop();
+});
