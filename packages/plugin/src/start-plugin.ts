@@ -76,12 +76,13 @@ export async function startPlugin(options: StartPluginOptions): Promise<PluginCl
   const { cmd, argv } = commandFor(path, options.args ?? []);
   const env: NodeJS.ProcessEnv = {
     ...process.env,
+    // Before options.env so a caller can switch the stdin lifeline off (tests of the parent-pid fallback).
+    [ENV.lifeline]: 'stdin',
     ...options.env,
     [cookie.key]: cookie.value,
     [ENV.protocolVersions]: appVersions.join(','),
     [ENV.minPort]: String(options.minPort ?? 10000),
     [ENV.maxPort]: String(options.maxPort ?? 25000),
-    [ENV.lifeline]: 'stdin',
   };
   for (const [k, v] of Object.entries(env)) if (v === undefined) delete env[k];
   logger.debug('starting plugin', { path, args: argv });

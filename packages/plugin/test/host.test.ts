@@ -118,6 +118,13 @@ t.test('start failures are clear, name the path and leave no process behind', as
       match: [/unsupported app protocol version "7"/, /good-plugin/],
     },
     {
+      name: 'AutoMTLS requested: the plugin refuses clearly',
+      path: fixture('good-plugin'),
+      extra: { env: { PLUGIN_CLIENT_CERT: '-----BEGIN CERTIFICATE-----' } },
+      code: 'plugin_start_failed',
+      match: [/exit code 1/, /AutoMTLS not supported/],
+    },
+    {
       name: 'never handshakes: timeout',
       path: fixture('silent-plugin'),
       extra: { startTimeoutMs: 500 },

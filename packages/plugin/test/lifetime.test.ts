@@ -4,8 +4,9 @@ import { startPlugin } from '../src/index.js';
 import { fixture, processGone, recordingLogger, waitUntil } from './helpers.js';
 
 /** Starts the manager fixture and resolves with the pid of the plugin it started. */
-function startManager(mode: 'wait' | 'exit'): Promise<{ managerPid: number; pluginPid: number; exited: Promise<void> }> {
-  const child = spawn(process.execPath, [fixture('manager'), fixture('good-plugin'), mode], { stdio: ['ignore', 'pipe', 'inherit'] });
+function startManager(mode: 'wait' | 'exit', lifeline = true): Promise<{ managerPid: number; pluginPid: number; exited: Promise<void> }> {
+  const args = [fixture('manager'), fixture('good-plugin'), mode, lifeline ? 'lifeline' : 'no-lifeline'];
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   return new Promise((resolve, reject) => {
     let out = '';
@@ -23,6 +24,14 @@ function startManager(mode: 'wait' | 'exit'): Promise<{ managerPid: number; plug
 t.test('a SIGKILLed manager does not leave its plugin running (stdin lifeline)', async (t) => {
   const { managerPid, pluginPid, exited } = await startManager('wait');
   t.notOk(processGone(pluginPid), 'plugin runs while the manager lives');
+  process.kill(managerPid, 'SIGKILL');
+  await exited;
+  await waitUntil(() => processGone(pluginPid, true), 20_000);
+  t.pass('plugin gone');
+});
+
+t.test('without the stdin lifeline, the plugin notices its parent changing', async (t) => {
+  const { managerPid, pluginPid, exited } = await startManager('wait', false);
   process.kill(managerPid, 'SIGKILL');
   await exited;
   await waitUntil(() => processGone(pluginPid, true), 20_000);
