@@ -73,6 +73,7 @@ class SuiteContext {
   private created: string[] = [];
   private deleted = new Set<string>();
   private stop = false;
+  private shutDown = false;
 
   constructor(
     private readonly group: InstanceGroup,
@@ -156,6 +157,7 @@ class SuiteContext {
     await this.check('decrease removes the instances', () => this.checkDecrease());
     await this.check('shutdown is clean and idempotent', async () => {
       await this.group.shutdown({ signal: this.signal });
+      this.shutDown = true;
       await this.group.shutdown({ signal: this.signal });
       return 'ok';
     });
@@ -227,6 +229,8 @@ class SuiteContext {
 
   /** Deletes whatever the run created and did not delete (best effort), and shuts the group down. */
   async cleanup(): Promise<void> {
+    // After a clean shutdown every created instance was already verified gone.
+    if (this.shutDown) return;
     try {
       const list = await this.group.update();
       const leftovers = list.filter((i) => !this.preexisting.has(i.id) && i.state !== 'deleted' && i.state !== 'deleting').map((i) => i.id);
