@@ -11,7 +11,7 @@ import { INSTALL_RECORD, installDir, pluginHome } from './install-dir.js';
 import { commitVersionDir, makeTempVersionDir, type InstallRecord } from './install.js';
 import { installedVersions, lookPath, type LookupOptions } from './lookup.js';
 import { hostPlatform, pluginFileName, type Platform } from './platform.js';
-import { formatReference, parseReference, repositoryPath } from './reference.js';
+import { formatReference, parseReference } from './reference.js';
 import { parseSemVer } from './semver.js';
 import { readTar, safeEntryPath } from './tar-reader.js';
 import { tarEnd, tarHeader, tarPadding } from './tar-writer.js';
@@ -70,7 +70,7 @@ export async function bundleExport(references: readonly string[], file: string, 
       const entry: BundleEntry = {
         reference: formatReference(ref),
         registry: ref.registry,
-        repository: repositoryPath(ref),
+        repository: ref.repository,
         name: ref.name,
         version: found.version,
         platform,

@@ -123,7 +123,7 @@ export async function install(reference: string | PluginReference, options: Inst
     const record: InstallRecord = {
       reference: formatReference(ref),
       registry: ref.registry,
-      repository: repositoryPath(ref),
+      repository: ref.repository,
       name: ref.name,
       version: remote.version,
       platform,
