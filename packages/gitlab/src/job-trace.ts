@@ -43,6 +43,8 @@ export interface JobTraceOptions {
   debugTrace?: boolean;
   /** Default 10. */
   finalUpdateRetryLimit?: number;
+  /** Called after each round of the update loop, once the next round is scheduled (or the loop ended). */
+  onRound?: (round: { patch: PatchTraceResult; touch?: UpdateJobResult }) => void;
 }
 
 /** How the job ended, from the runner's point of view. */
@@ -79,6 +81,7 @@ export class JobTrace {
   private readonly retryLimit: number;
   private readonly baseForceSendMs: number;
   private readonly dynamicForceSend: boolean;
+  private readonly onRound: JobTraceOptions['onRound'];
   private readonly cancelController = new AbortController();
   private readonly abortController = new AbortController();
   private readonly loopController = new AbortController();
@@ -107,6 +110,7 @@ export class JobTrace {
     this.baseForceSendMs = options.forceSendIntervalMs ?? DEFAULT_FORCE_SEND_INTERVAL_MS;
     this.forceSendMs = this.baseForceSendMs;
     this.dynamicForceSend = options.dynamicForceSendInterval ?? false;
+    this.onRound = options.onRound;
   }
 
   /** Fires on `Job-Status: canceling`: graceful cancel. */
@@ -182,27 +186,28 @@ export class JobTrace {
 
   private async tick(): Promise<void> {
     if (this.state !== 'running') return;
-    const keepGoing = await this.incrementalUpdate();
-    if (keepGoing) this.schedule();
+    const round = await this.incrementalUpdate();
+    if (round.keepGoing) this.schedule();
+    this.onRound?.(round.touch ? { patch: round.patch, touch: round.touch } : { patch: round.patch });
   }
 
-  /** One round of the loop; false when GitLab aborted the job. */
-  private async incrementalUpdate(): Promise<boolean> {
+  /** One round of the loop; `keepGoing` is false when GitLab aborted the job. */
+  private async incrementalUpdate(): Promise<{ keepGoing: boolean; patch: PatchTraceResult; touch?: UpdateJobResult }> {
     const patch = await this.sendPatch(this.loopController.signal);
     this.observe(patch);
     if (patch.outcome === 'abort' || patch.outcome === 'not_found') {
       this.requestAbort(patch);
-      return false;
+      return { keepGoing: false, patch };
     }
-    if (patch.outcome !== 'ok') return true;
+    if (patch.outcome !== 'ok') return { keepGoing: true, patch };
     const touch = await this.touch(this.loopController.signal);
-    if (!touch) return true;
+    if (!touch) return { keepGoing: true, patch };
     this.observe(touch);
     if (touch.outcome === 'abort') {
       this.requestAbort(touch);
-      return false;
+      return { keepGoing: false, patch, touch };
     }
-    return true;
+    return { keepGoing: true, patch, touch };
   }
 
   private observe(r: PatchTraceResult | UpdateJobResult): void {

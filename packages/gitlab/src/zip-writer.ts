@@ -55,6 +55,22 @@ const TOO_BIG = 0xffff0000;
  * archive grows past 4 GiB or 65 535 entries. `unzip`, Python's zipfile and GitLab read it.
  */
 export async function* zipStream(entries: Iterable<ZipEntrySource> | AsyncIterable<ZipEntrySource>, options: ZipWriterOptions = {}): AsyncGenerator<Buffer> {
+  // Headers and small members come in many tiny pieces: hand them out in blocks of at least 64 KiB.
+  let pending: Buffer[] = [];
+  let pendingBytes = 0;
+  for await (const piece of rawZipStream(entries, options)) {
+    pending.push(piece);
+    pendingBytes += piece.length;
+    if (pendingBytes >= 64 * 1024) {
+      yield pending.length === 1 ? piece : Buffer.concat(pending, pendingBytes);
+      pending = [];
+      pendingBytes = 0;
+    }
+  }
+  if (pendingBytes > 0) yield Buffer.concat(pending, pendingBytes);
+}
+
+async function* rawZipStream(entries: Iterable<ZipEntrySource> | AsyncIterable<ZipEntrySource>, options: ZipWriterOptions): AsyncGenerator<Buffer> {
   const written: Written[] = [];
   let offset = 0;
   for await (const entry of entries) {
@@ -149,9 +165,9 @@ function localHeader(w: Written, mtime: Date | undefined): Buffer {
   return Buffer.concat([h, w.name, extra]);
 }
 
-function source(entry: ZipEntrySource): AsyncIterable<Uint8Array> | undefined {
-  if (entry.symlinkTarget !== undefined) return Readable.from([Buffer.from(entry.symlinkTarget)]);
-  if (entry.data !== undefined) return Readable.from([typeof entry.data === 'string' ? Buffer.from(entry.data) : entry.data]);
+function source(entry: ZipEntrySource): Iterable<Uint8Array> | AsyncIterable<Uint8Array> | undefined {
+  if (entry.symlinkTarget !== undefined) return [Buffer.from(entry.symlinkTarget)];
+  if (entry.data !== undefined) return [typeof entry.data === 'string' ? Buffer.from(entry.data) : entry.data];
   if (entry.file !== undefined) return createReadStream(entry.file);
   return entry.stream;
 }
@@ -161,6 +177,16 @@ async function* entryData(entry: ZipEntrySource, w: Written, level: number): Asy
   const input = source(entry);
   if (!input) return;
   if (w.method === Z.METHOD_STORE) {
+    if (Array.isArray(input)) {
+      for (const chunk of input as Uint8Array[]) {
+        const b = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk);
+        w.crc = crc32(b, w.crc);
+        w.usize += b.length;
+        w.csize += b.length;
+        if (b.length > 0) yield b;
+      }
+      return;
+    }
     for await (const chunk of input) {
       const b = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk);
       w.crc = crc32(b, w.crc);
