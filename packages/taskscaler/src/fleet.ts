@@ -49,6 +49,7 @@ export class Fleet {
 
   /** Free slots `r` could take now if it is ready. */
   usable(r: InstanceRecord): number {
+    if (r.suspect) return 0;
     let free = this.capacity - r.acquired;
     if (this.maxUseCount > 0) free = Math.min(free, this.maxUseCount - r.useCount - r.acquired);
     return Math.max(0, free);

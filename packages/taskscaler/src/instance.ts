@@ -53,6 +53,8 @@ export class InstanceRecord {
   failures = 0;
   lastHeartbeatAt = Number.NEGATIVE_INFINITY;
   heartbeatRunning = false;
+  /** A health check failed (below the threshold): no new work until a check succeeds. */
+  suspect = false;
   removal: Removal | undefined;
   /** Dropped from the fleet. */
   gone = false;

@@ -225,6 +225,11 @@ export class Lifecycle implements SlotSupport {
   private healthy(r: InstanceRecord): void {
     r.failures = 0;
     r.lastHeartbeatAt = this.ctx.clock.now();
+    if (r.suspect) {
+      r.suspect = false;
+      this.ctx.fleet.reindex(r);
+      this.acquisitions.serve();
+    }
   }
 
   healthFailure(r: InstanceRecord, err: unknown): void {
@@ -233,7 +238,14 @@ export class Lifecycle implements SlotSupport {
     ctx.counters.healthFailures++;
     r.failures++;
     ctx.logger.warn('instance health check failed', { instance: r.id, failures: r.failures, err: toRunnerError(err).message });
-    if (r.failures >= ctx.config.failureThreshold) this.markUnhealthy(r, 'unhealthy');
+    if (r.failures >= ctx.config.failureThreshold) {
+      r.suspect = false;
+      this.markUnhealthy(r, 'unhealthy');
+    } else if (ctx.hooks.heartbeat) {
+      // Skipped until a heartbeat succeeds; the next update cycle checks it again.
+      r.suspect = true;
+      ctx.fleet.reindex(r);
+    }
   }
 
   private markUnhealthy(r: InstanceRecord, reason: 'unhealthy' | 'broken'): void {
@@ -253,7 +265,7 @@ export class Lifecycle implements SlotSupport {
     if (!hook) return;
     const due = ctx.clock.now() - ctx.config.heartbeatIntervalMs;
     for (const r of ctx.fleet.byId.values()) {
-      if (r.state !== 'ready' || r.heartbeatRunning || r.lastHeartbeatAt > due || !r.connectInfo) continue;
+      if (r.state !== 'ready' || r.heartbeatRunning || (r.lastHeartbeatAt > due && !r.suspect) || !r.connectInfo) continue;
       r.heartbeatRunning = true;
       const info = r.connectInfo;
       const run = async (): Promise<void> => {

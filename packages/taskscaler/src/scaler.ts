@@ -261,10 +261,11 @@ export class Scaler implements Taskscaler {
     }
     const n = this.bucket.take(p.scaleUp, now);
     if (n === 0) {
-      this.wakeAt = Math.min(this.wakeAt, now + this.bucket.msUntilToken(now));
+      this.wakeAt = Math.min(this.wakeAt, now + this.throttleWait(now));
       this.decideIdle('throttle', `want ${p.scaleUp} more instance(s); scale_throttle has no token`);
       return;
     }
+    if (n < p.scaleUp) this.wakeAt = Math.min(this.wakeAt, now + this.throttleWait(now));
     fleet.request(n, now);
     const held = n < p.wantUp ? ` (wanted ${p.wantUp}; ${n < p.scaleUp ? 'throttled' : 'limit reached'})` : '';
     const why = p.reason === 'demand' ? `${this.acquisitions.pending} acquire(s) waiting` : `keeping ${p.idleTarget} idle slot(s)`;
@@ -284,8 +285,14 @@ export class Scaler implements Taskscaler {
       fleet.unrequest(n - succeeded);
       counters.instancesRequestFailed += n - succeeded;
       const wait = this.lifecycle.backoff.fail(this.ctx.clock.now());
+      this.wakeAt = Math.min(this.wakeAt, this.ctx.clock.now() + wait);
       logger.warn('plugin created fewer instances than asked', { asked: n, succeeded, err: error?.message, backoffMs: wait });
     }
+  }
+
+  /** Throttled scale-up is retried once a token is back, but at most once a second, so that tokens batch up. */
+  private throttleWait(now: number): number {
+    return Math.max(1_000, this.bucket.msUntilToken(now));
   }
 
   /** Logs a no-action decision once per change of reason, so steady state stays quiet. */

@@ -9,7 +9,8 @@ export function buildStats(s: Scaler): TaskscalerStats {
   let unhealthy = 0;
   for (const r of fleet.byId.values()) {
     const free = fleet.capacity - r.acquired;
-    if (r.state === 'ready') unavailable += free - fleet.usable(r);
+    if (r.state === 'ready' && r.suspect) unhealthy += free;
+    else if (r.state === 'ready') unavailable += free - fleet.usable(r);
     else if (r.state === 'draining') unavailable += free;
     else if (r.state === 'unhealthy') unhealthy += free;
   }

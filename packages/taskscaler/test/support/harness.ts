@@ -1,6 +1,6 @@
 import { FakeClock, createLogger, memorySink, type LogEntry } from '@fleetrunner/common';
 import type { InstanceGroup } from '@fleetrunner/fleeting';
-import { createTaskscaler, type SavedState, type ScalingDecision, type StateStore, type Taskscaler, type TaskscalerConfig, type TaskscalerHooks } from '../../src/index.js';
+import { createTaskscaler, type Acquisition, type SavedState, type ScalingDecision, type StateStore, type Taskscaler, type TaskscalerConfig, type TaskscalerHooks } from '../../src/index.js';
 import { MemoryInstanceGroup, type MemoryGroupOptions } from './memory-group.js';
 
 /** A StateStore in memory that counts saves (the file store has its own tests). */
@@ -65,4 +65,13 @@ export async function start<G extends InstanceGroup = MemoryInstanceGroup>(o: St
 /** Lets queued passes and promise chains run without moving time. */
 export async function settle(clock: FakeClock): Promise<void> {
   await clock.advance(0);
+}
+
+/** Starts one acquire per key and moves the clock in `stepMs` steps until all settle (at most `maxMs`). */
+export async function acquireAll(ts: Taskscaler, clock: FakeClock, keys: readonly string[], stepMs = 1_000, maxMs = 3_600_000): Promise<Acquisition[]> {
+  let done = false;
+  const all = Promise.all(keys.map((k) => ts.acquire(k))).finally(() => (done = true));
+  all.catch(() => {});
+  for (let waited = 0; !done && waited < maxMs; waited += stepMs) await clock.advance(stepMs);
+  return all;
 }
