@@ -60,6 +60,8 @@ export function formatDuration(ms: number): string {
   if (ms === 0) return '0s';
   const sign = ms < 0 ? '-' : '';
   let rest = Math.abs(ms);
+  if (rest < 1e-3) return `${sign}${trim(rest * 1e6)}ns`;
+  if (rest < 1) return `${sign}${trim(rest * 1e3)}\u00b5s`;
   if (rest < 1000) return `${sign}${trim(rest)}ms`;
   const h = Math.floor(rest / 3_600_000);
   rest -= h * 3_600_000;

@@ -63,7 +63,6 @@ function checkUrl(url: string, path: string, sink: DiagnosticSink): void {
 function checkAutoscaler(r: RunnerEntry, a: AutoscalerConfig, p: DeepPartial<AutoscalerConfig>, path: string, sink: DiagnosticSink): void {
   if (a.plugin.trim() === '') sink.error(`${path}.plugin`, 'required: the fleeting plugin, e.g. "aws", "googlecloud:latest" or "fleeting-plugin-aws"');
   else if (/\s/.test(a.plugin)) sink.error(`${path}.plugin`, `expected a plugin reference without spaces, got ${JSON.stringify(a.plugin)}`);
-  if (p.capacityPerInstance === undefined) sink.warn(`${path}.capacity_per_instance`, 'not set; using 1 job per instance');
   const capacity = a.maxInstances * a.capacityPerInstance;
   a.policies.forEach((policy, j) => {
     const pp = `${path}.policy[${j}]`;

@@ -29,6 +29,8 @@ export function readAutoscaler(r: TableReader): DeepPartial<AutoscalerConfig> {
     logExternalIp: r.bool('log_external_ip'),
     buckets: readBuckets(r),
   };
+  // Upstream leaves the default to the taskscaler library; spec §7.3: treat as 1 and say so.
+  if (!r.has('capacity_per_instance')) r.warn('capacity_per_instance', 'not set; using 1 job per instance');
   const connector = r.section('connector_config');
   if (connector) out.connectorConfig = readConnector(connector, true);
   const policies = r.tables('policy');

@@ -192,7 +192,7 @@ export class TableReader {
   section(key: string): TableReader | undefined {
     const node = this.get(key);
     if (node === undefined) return undefined;
-    if (node.type !== 'table') return this.mismatch(key, node, `a table ([${this.pathOf(key)}])`);
+    if (node.type !== 'table') return this.mismatch(key, node, 'a table');
     return new TableReader(node, this.pathOf(key), this.sink);
   }
 
@@ -200,13 +200,15 @@ export class TableReader {
   tables(key: string): TableReader[] | undefined {
     const node = this.get(key);
     if (node === undefined) return undefined;
-    if (node.type !== 'array') return this.mismatch(key, node, `an array of tables ([[${this.pathOf(key)}]])`);
-    const out: TableReader[] = [];
-    node.items.forEach((n, i) => {
-      if (n.type === 'table') out.push(new TableReader(n, `${this.pathOf(key)}[${i}]`, this.sink));
-      else this.sink.error(`${this.pathOf(key)}[${i}]`, `expected a table, got ${describeNode(n)}`, n.line);
-    });
-    return out;
+    if (node.type !== 'array') return this.mismatch(key, node, 'an array of tables');
+    // One bad element rejects the whole list, so the indices in later paths stay those of the file.
+    const bad = node.items.findIndex((n) => n.type !== 'table');
+    if (bad >= 0) {
+      const n = node.items[bad] as TomlNode;
+      this.sink.error(`${this.pathOf(key)}[${bad}]`, `expected a table, got ${describeNode(n)}`, n.line);
+      return undefined;
+    }
+    return node.items.map((n, i) => new TableReader(n as TomlTable, `${this.pathOf(key)}[${i}]`, this.sink));
   }
 
   /** A key GitLab Runner knows but fleetrunner does not use: warned about, not unknown. */

@@ -38,6 +38,13 @@ export class Cursor {
     return this.src[this.pos + offset] ?? '';
   }
 
+  /** What the cursor is on, for messages: `end of file`, `end of line` or the quoted character. */
+  here(): string {
+    if (this.eof()) return 'end of file';
+    if (this.peek() === '\n' || this.peek() === '\r') return 'end of line';
+    return JSON.stringify(this.peek());
+  }
+
   eof(): boolean {
     return this.pos >= this.src.length;
   }
@@ -113,6 +120,6 @@ export class Cursor {
     this.skipWs();
     this.skipComment();
     if (this.eof() || this.consumeNewline()) return;
-    this.fail(`expected a newline after ${what}, found ${JSON.stringify(this.peek())}`);
+    this.fail(`expected a newline after ${what}, found ${this.here()}`);
   }
 }

@@ -124,7 +124,7 @@ class Parser {
       } else {
         const start = c.pos;
         while (/[A-Za-z0-9_-]/.test(c.peek())) c.pos++;
-        if (c.pos === start) c.fail(`expected a key, found ${c.eof() ? 'end of file' : JSON.stringify(c.peek())}`);
+        if (c.pos === start) c.fail(`expected a key, found ${c.here()}`);
         name = c.src.slice(start, c.pos);
       }
       parts.push({ name, pos });
@@ -142,7 +142,7 @@ class Parser {
     const c = this.c;
     const { line, column } = c.loc();
     const keys = this.key();
-    if (c.peek() !== '=') c.fail(`expected "=" after the key, found ${c.eof() ? 'end of file' : JSON.stringify(c.peek())}`);
+    if (c.peek() !== '=') c.fail(`expected "=" after the key, found ${c.here()}`);
     c.pos++;
     c.skipWs();
     const path = [...tablePath];
@@ -194,7 +194,7 @@ class Parser {
         c.pos++;
         continue;
       }
-      if (c.peek() !== ']') c.fail(`expected "," or "]" in array, found ${c.eof() ? 'end of file' : JSON.stringify(c.peek())}`);
+      if (c.peek() !== ']') c.fail(`expected "," or "]" in array, found ${c.here()}`);
     }
     c.pos++;
     return { type: 'array', items, ofTables: false, line, column };
@@ -217,16 +217,16 @@ class Parser {
       this.keyValue(table, [], openInline);
       c.skipWs();
       if (c.peek() === ',') {
-        c.pos++;
+        const comma = c.pos++;
         c.skipWs();
-        if (c.peek() === '}') c.fail('trailing comma in inline table');
+        if (c.peek() === '}') c.fail('trailing comma in inline table', comma);
         continue;
       }
       if (c.peek() === '}') {
         c.pos++;
         return table;
       }
-      c.fail(`expected "," or "}" in inline table, found ${c.eof() ? 'end of file' : JSON.stringify(c.peek())}`);
+      c.fail(`expected "," or "}" in inline table, found ${c.here()}`);
     }
   }
 }
@@ -242,5 +242,5 @@ function definedAs(node: TomlNode): string {
     return 'a table defined above';
   }
   if (node.type === 'array') return node.ofTables ? 'an array of tables' : 'a static array';
-  return `a ${node.type} value`;
+  return node.type === 'integer' ? 'an integer value' : `a ${node.type} value`;
 }

@@ -19,7 +19,7 @@ export function readScalar(c: Cursor): TomlNode {
   const start = c.pos;
   const { line, column } = c.loc();
   const token = scanToken(c);
-  if (token === '') c.fail(`expected a value, found ${c.eof() ? 'end of file' : JSON.stringify(c.peek())}`);
+  if (token === '') c.fail(`expected a value, found ${c.here()}`);
   const pos = { line, column };
   if (token === 'true' || token === 'false') return { type: 'boolean', value: token === 'true', ...pos };
   if (SPECIAL_FLOAT.test(token)) {

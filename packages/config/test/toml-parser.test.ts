@@ -1,0 +1,123 @@
+import t from 'tap';
+import { parseToml, tomlToPlain, TomlSyntaxError, type TomlNode, type TomlTable } from '../src/index.js';
+
+function plain(src: string): unknown {
+  return tomlToPlain(parseToml(src));
+}
+
+function at(table: TomlTable, ...path: string[]): TomlNode {
+  let node: TomlNode = table;
+  for (const key of path) {
+    if (node.type !== 'table') throw new Error(`${key}: not a table`);
+    const next = node.entries.get(key);
+    if (next === undefined) throw new Error(`${key}: missing`);
+    node = next;
+  }
+  return node;
+}
+
+t.test('values of every TOML 1.0 type', async (t) => {
+  const cases: Array<{ name: string; src: string; want: unknown }> = [
+    { name: 'basic string with escapes', src: 'a = "tab\\there \\"q\\" \\u00e9 \\U0001F600"', want: { a: 'tab\there "q" é 😀' } },
+    { name: 'literal string keeps backslashes', src: "a = 'C:\\Users\\x'", want: { a: 'C:\\Users\\x' } },
+    { name: 'multi-line basic trims first newline', src: 'a = """\nline1\nline2"""', want: { a: 'line1\nline2' } },
+    { name: 'line-ending backslash', src: 'a = """one \\\n    two"""', want: { a: 'one two' } },
+    { name: 'quotes before the closing delimiter', src: 'a = """x"""""', want: { a: 'x""' } },
+    { name: 'multi-line literal', src: "a = '''\nraw \\n\n'''", want: { a: 'raw \\n\n' } },
+    { name: 'CRLF line ends', src: 'a = 1\r\nb = """x\r\ny"""\r\n', want: { a: 1, b: 'x\ny' } },
+    { name: 'integers', src: 'a = +99\nb = -17\nc = 1_000\nd = 0xDEAD_beef\ne = 0o755\nf = 0b1101', want: { a: 99, b: -17, c: 1000, d: 0xdeadbeef, e: 0o755, f: 13 } },
+    { name: 'floats', src: 'a = 3.14\nb = -0.01\nc = 5e+22\nd = 6.626e-34\ne = 224_617.445_991', want: { a: 3.14, b: -0.01, c: 5e22, d: 6.626e-34, e: 224617.445991 } },
+    { name: 'inf and nan', src: 'a = inf\nb = -inf\nc = nan', want: { a: Infinity, b: -Infinity, c: NaN } },
+    { name: 'booleans', src: 'a = true\nb = false', want: { a: true, b: false } },
+    {
+      name: 'date-times',
+      src: 'a = 1979-05-27T07:32:00Z\nb = 1979-05-27 00:32:00.999-07:00\nc = 1979-05-27T07:32:00\nd = 1979-05-27\ne = 07:32:00.5',
+      want: { a: '1979-05-27T07:32:00Z', b: '1979-05-27T00:32:00.999-07:00', c: '1979-05-27T07:32:00', d: '1979-05-27', e: '07:32:00.5' },
+    },
+    { name: 'arrays, nested and multi-line with comments', src: 'a = [\n  1, # one\n  [2, "x"],\n]\nb = []', want: { a: [1, [2, 'x']], b: [] } },
+    { name: 'inline tables with dotted keys', src: 'a = { x = 1, y.z = "w" }\nb = {}', want: { a: { x: 1, y: { z: 'w' } }, b: {} } },
+    { name: 'dotted and quoted keys', src: 'a.b.c = 1\n"q.k" = 2\n\'lit\' = 3\na . d = 4', want: { a: { b: { c: 1 }, d: 4 }, 'q.k': 2, lit: 3 } },
+    { name: 'tables and sub-tables', src: '[x.y]\na = 1\n[x]\nb = 2', want: { x: { y: { a: 1 }, b: 2 } } },
+    {
+      name: 'array of tables with sub-tables',
+      src: '[[r]]\nn = 1\n[r.s]\nv = "a"\n[[r]]\nn = 2\n[[r.p]]\ni = 1\n[[r.p]]\ni = 2',
+      want: { r: [{ n: 1, s: { v: 'a' } }, { n: 2, p: [{ i: 1 }, { i: 2 }] }] },
+    },
+    { name: 'sub-table of a table made by dotted keys', src: '[fruit]\napple.color = "red"\n[fruit.apple.texture]\nsmooth = true', want: { fruit: { apple: { color: 'red', texture: { smooth: true } } } } },
+    { name: 'BOM and blank document', src: '\uFEFF# only a comment\n\n', want: {} },
+  ];
+  for (const c of cases) {
+    t.test(c.name, async (t) => {
+      t.same(plain(c.src), c.want);
+    });
+  }
+});
+
+t.test('integers stay exact to 64 bits; offset date-times carry epoch ms', async (t) => {
+  const doc = parseToml('big = 9223372036854775807\nsmall = -9223372036854775808\nwhen = 1979-05-27T07:32:00+01:00');
+  t.same(at(doc, 'big'), { type: 'integer', value: 9223372036854775807n, line: 1, column: 7 });
+  t.equal((at(doc, 'small') as { value: bigint }).value, -9223372036854775808n);
+  t.equal((at(doc, 'when') as { epochMs?: number }).epochMs, Date.UTC(1979, 4, 27, 6, 32, 0));
+});
+
+t.test('every value and table records its line and column', async (t) => {
+  const doc = parseToml('# c\n[[runners]]\n  name = "x"\n  [runners.autoscaler]\n    max = [\n      1,\n      2 ]\n');
+  const runners = at(doc, 'runners');
+  t.equal(runners.type === 'array' && runners.items[0]?.line, 2);
+  const runner = runners.type === 'array' ? (runners.items[0] as TomlTable) : doc;
+  t.match(at(runner, 'name'), { line: 3, column: 10 });
+  t.match(at(runner, 'autoscaler'), { line: 4, column: 3 });
+  const max = at(runner, 'autoscaler', 'max');
+  t.match(max, { line: 5, column: 11 });
+  t.same(max.type === 'array' && max.items.map((i) => i.line), [6, 7]);
+});
+
+t.test('syntax errors name line, column and the reason', async (t) => {
+  const cases: Array<{ name: string; src: string; line: number; column: number; reason: RegExp }> = [
+    { name: 'missing value', src: 'a = 1\nb =\n', line: 2, column: 4, reason: /^expected a value, found end of line$/ },
+    { name: 'missing equals', src: 'a 1', line: 1, column: 3, reason: /^expected "=" after the key, found "1"$/ },
+    { name: 'two values on a line', src: 'a = 1 b = 2', line: 1, column: 7, reason: /^expected a newline after a value, found "b"$/ },
+    { name: 'duplicate key', src: '[t]\na = 1\na = 2', line: 3, column: 1, reason: /^duplicate key t\.a$/ },
+    { name: 'table defined twice', src: '[t]\n[t]', line: 2, column: 1, reason: /^cannot define \[t\]: t is already a table defined above$/ },
+    { name: 'header over a dotted-key table', src: 'a.b = 1\n[a]', line: 2, column: 1, reason: /already a table defined by dotted keys/ },
+    { name: 'dotted keys into a header table', src: '[a.b]\nx = 1\n[a]\nb.y = 2', line: 4, column: 1, reason: /^cannot add keys to a\.b with a dotted key/ },
+    { name: 'dotted key through a value', src: 'a = 1\na.b = 2', line: 2, column: 1, reason: /^cannot add keys to a with a dotted key: it is an integer value$/ },
+    { name: 'extending an inline table', src: 'a = { x = 1 }\na.y = 2', line: 2, column: 1, reason: /an inline table/ },
+    { name: 'inline table value is closed', src: 'a = { x = { y = 1 }, x.z = 2 }', line: 1, column: 22, reason: /an inline table/ },
+    { name: 'array of tables over a static array', src: 'a = []\n[[a]]', line: 2, column: 1, reason: /a static array/ },
+    { name: 'table over an array of tables', src: '[[a]]\n[a]', line: 2, column: 1, reason: /an array of tables/ },
+    { name: 'unterminated string', src: 'a = "abc\n', line: 1, column: 5, reason: /^unterminated string$/ },
+    { name: 'bad escape', src: 'a = "\\q"', line: 1, column: 6, reason: /^invalid escape sequence \\q$/ },
+    { name: 'surrogate escape', src: 'a = "\\uD800"', line: 1, column: 6, reason: /not a Unicode scalar value/ },
+    { name: 'leading zero', src: 'a = 007', line: 1, column: 5, reason: /^invalid value "007"$/ },
+    { name: 'double underscore', src: 'a = 1__0', line: 1, column: 5, reason: /^invalid value "1__0"$/ },
+    { name: 'integer overflow', src: 'a = 9223372036854775808', line: 1, column: 5, reason: /does not fit in 64 bits/ },
+    { name: 'bad date', src: 'a = 2023-02-29', line: 1, column: 5, reason: /^day 29 out of range for 2023-02$/ },
+    { name: 'trailing comma in inline table', src: 'a = { x = 1, }', line: 1, column: 12, reason: /^trailing comma in inline table$/ },
+    { name: 'newline in inline table', src: 'a = { x = 1,\n y = 2 }', line: 1, column: 13, reason: /must be on one line/ },
+    { name: 'unterminated array', src: 'a = [1, 2', line: 1, column: 10, reason: /^expected "," or "\]" in array, found end of file$/ },
+    { name: 'lone carriage return', src: 'a = 1\rb = 2', line: 1, column: 6, reason: /carriage return/ },
+    { name: 'control character in comment', src: '# bad \u0001 char', line: 1, column: 7, reason: /^control character in comment$/ },
+    { name: 'header not closed', src: '[a\nb = 1', line: 1, column: 3, reason: /^expected \] to close the table header$/ },
+    { name: 'multi-line key', src: '"""k""" = 1', line: 1, column: 1, reason: /multi-line string/ },
+  ];
+  for (const c of cases) {
+    t.test(c.name, async (t) => {
+      const err = t.throws(() => parseToml(c.src)) as unknown;
+      if (!(err instanceof TomlSyntaxError)) {
+        t.fail(`not a TomlSyntaxError: ${String(err)}`);
+        return;
+      }
+      t.equal(err.code, 'invalid_argument');
+      t.same({ line: err.line, column: err.column }, { line: c.line, column: c.column });
+      t.match(err.reason, c.reason);
+      t.equal(err.message, `${c.line}:${c.column}: ${err.reason}`);
+    });
+  }
+});
+
+t.test('plain conversion keeps a __proto__ key as data', async (t) => {
+  const v = plain('[x]\n"__proto__" = { polluted = true }') as { x: Record<string, unknown> };
+  t.ok(Object.hasOwn(v.x, '__proto__'));
+  t.equal(({} as Record<string, unknown>)['polluted'], undefined);
+});
