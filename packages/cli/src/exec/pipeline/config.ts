@@ -106,6 +106,9 @@ export function readConfig(root: LNode, d: Diagnostics): CiConfig {
     const inherit = readInherit(name, job, d);
     const raw = readJob(name, applyDefaults(job, defaults, inherit.default), source, d);
     raw.inheritVariables = inherit.variables;
+    if (!config.stages.includes(raw.stage)) {
+      d.error(raw.stagePos, sub(name, 'stage'), `stage ${JSON.stringify(raw.stage)} is not defined; stages are ${config.stages.join(', ')}`);
+    }
     config.jobs.push(raw);
   }
   return config;

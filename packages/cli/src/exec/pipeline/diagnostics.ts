@@ -18,7 +18,8 @@ export class Diagnostics {
   readonly warnings: PipelineWarning[] = [];
 
   /** Records an error; the same message at the same place is kept once (defaults are read for every job). */
-  error(at: SourcePos, path: string, message: string): void {
+  error(at: SourcePos & { invalid?: true }, path: string, message: string): void {
+    if (at.invalid === true) return;
     if (this.errors.some((e) => e.file === at.file && e.line === at.line && e.message === message)) return;
     this.errors.push({ file: at.file, line: at.line, path, message });
   }

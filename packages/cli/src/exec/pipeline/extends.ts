@@ -79,13 +79,13 @@ export function resolveReferences(n: LNode, root: LMap, d: Diagnostics, depth = 
       const tag = `!reference [${n.path.join(', ')}]`;
       if (depth >= MAX_REFERENCE_DEPTH) {
         d.error(n, '', `${tag}: references nested too deep (more than ${MAX_REFERENCE_DEPTH} levels)`);
-        return { kind: 'scalar', value: null, file: n.file, line: n.line };
+        return { kind: 'scalar', value: null, file: n.file, line: n.line, invalid: true };
       }
       let cur: LNode | undefined = root;
       for (const key of n.path) cur = cur?.kind === 'map' ? cur.entries.get(key) : undefined;
       if (cur === undefined) {
         d.error(n, '', `${tag} could not be found`);
-        return { kind: 'scalar', value: null, file: n.file, line: n.line };
+        return { kind: 'scalar', value: null, file: n.file, line: n.line, invalid: true };
       }
       return resolveReferences(cur, root, d, depth + 1);
     }

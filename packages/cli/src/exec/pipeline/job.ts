@@ -129,10 +129,10 @@ export function readImage(n: LNode, path: string, d: Diagnostics): JobImage | un
   return img;
 }
 
-/** Reads a script keyword: a string or a (nested) list of strings, not empty. */
-export function readScript(n: LNode, path: string, d: Diagnostics): string[] | undefined {
+/** Reads a script keyword: a string or a (nested) list of strings; `script` itself cannot be empty. */
+export function readScript(n: LNode, path: string, d: Diagnostics, opts: { allowEmpty: boolean }): string[] | undefined {
   const lines = readStringList(n, path, d, { single: true });
-  if (lines !== undefined && lines.length === 0) d.error(n, path, 'script cannot be empty');
+  if (lines !== undefined && lines.length === 0 && !opts.allowEmpty) d.error(n, path, 'script cannot be empty');
   return lines;
 }
 
@@ -185,9 +185,9 @@ const READERS: Record<string, KeyReader> = {
     job.stage = readString(v, p, d) ?? job.stage;
     job.stagePos = { file: v.file, line: v.line };
   },
-  script: (v, p, d, job) => void (job.script = readScript(v, p, d) ?? []),
-  before_script: (v, p, d, job) => void (job.beforeScript = readScript(v, p, d) ?? []),
-  after_script: (v, p, d, job) => void (job.afterScript = readScript(v, p, d)),
+  script: (v, p, d, job) => void (job.script = readScript(v, p, d, { allowEmpty: false }) ?? []),
+  before_script: (v, p, d, job) => void (job.beforeScript = readScript(v, p, d, { allowEmpty: true }) ?? []),
+  after_script: (v, p, d, job) => void (job.afterScript = readScript(v, p, d, { allowEmpty: true })),
   image: (v, p, d, job) => void (job.image = readImage(v, p, d)),
   variables: (v, p, d, job) => void (job.variables = readVariables(v, p, d, { global: false })),
   artifacts: (v, p, d, job) => void (job.artifacts = readArtifacts(v, p, d)),

@@ -94,11 +94,9 @@ export function selectInstances(p: PlanInput, d: Diagnostics): { included: Plann
       excluded.push({ name: job.name, reason: 'trigger job' });
       continue;
     }
+    // An undefined stage was reported when the configuration was read.
     const stageIndex = p.config.stages.indexOf(job.stage);
-    if (stageIndex < 0) {
-      d.error(job.stagePos, `${job.name}.stage`, `stage ${JSON.stringify(job.stage)} is not defined; stages are ${p.config.stages.join(', ')}`);
-      continue;
-    }
+    if (stageIndex < 0) continue;
     for (const inst of expandInstances(job.name, job.parallel)) {
       const dec = decide(p, job, inst, d);
       if (!dec.in) {
@@ -127,7 +125,7 @@ function needIndex(config: CiConfig, included: readonly PlannedInstance[], exclu
 
 function steps(job: RawJob): JobStep[] {
   const out: JobStep[] = [{ name: 'script', script: [...job.beforeScript, ...job.script], timeout: job.timeout, when: 'on_success', allow_failure: false }];
-  if (job.afterScript !== undefined) out.push({ name: 'after_script', script: job.afterScript, timeout: job.timeout, when: 'always', allow_failure: true });
+  if (job.afterScript !== undefined && job.afterScript.length > 0) out.push({ name: 'after_script', script: job.afterScript, timeout: job.timeout, when: 'always', allow_failure: true });
   return out;
 }
 

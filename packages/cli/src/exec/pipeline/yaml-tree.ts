@@ -23,6 +23,8 @@ export interface LSeq extends Located {
 export interface LScalar extends Located {
   kind: 'scalar';
   value: string | number | boolean | null;
+  /** A stand-in for a value that already has an error (a missing `!reference`): no second error about it. */
+  invalid?: true;
 }
 /** A `!reference [job, key, …]` tag, resolved after `extends`. */
 export interface LRef extends Located {
@@ -50,7 +52,7 @@ export function parseYaml(text: string, file: string, diag: Diagnostics): LNode 
     customTags: [referenceTag],
     prettyErrors: false,
   });
-  for (const e of doc.errors) diag.error({ file, line: e.linePos?.[0].line ?? 1 }, '', `invalid YAML: ${firstLine(e.message)}`);
+  for (const e of doc.errors) diag.error({ file, line: lines.linePos(e.pos[0]).line }, '', `invalid YAML: ${firstLine(e.message)}`);
   if (doc.errors.length > 0) return undefined;
   const conv = new Converter(doc, file, lines, diag);
   return doc.contents === null ? undefined : conv.node(doc.contents as Node, 0);
@@ -131,7 +133,10 @@ class Converter {
       }
       out.entries.delete(name);
       merged.delete(name);
-      out.entries.set(name, this.node(p.value as Node | null, depth, keyLine));
+      const value = this.node(p.value as Node | null, depth, keyLine);
+      // A block mapping or list is located at its key: `image:` rather than the first line inside it.
+      if ((value.kind === 'map' || value.kind === 'seq') && value.line > keyLine) value.line = keyLine;
+      out.entries.set(name, value);
       out.keyLines.set(name, keyLine);
     }
     return out;
