@@ -1,4 +1,5 @@
 import { createLogger, isLogLevel, toRunnerError, type LogLevel } from '@fleetrunner/common';
+import { configValidate } from './commands/config-validate.js';
 import { fleetingConformance } from './commands/fleeting-conformance.js';
 import { processOutput, type Output } from './output.js';
 import { versionBlock } from './version.js';
@@ -6,6 +7,7 @@ import { versionBlock } from './version.js';
 const USAGE = `Usage: runner <command> [options]
 
 Commands:
+  config validate [--config F]    check a config.toml (errors and warnings with file, line and key path)
   fleeting conformance <plugin>   run the fleeting conformance suite against a plugin binary ("local" = embedded)
   --version                       print version information
 
@@ -39,6 +41,7 @@ export async function main(argv: string[], io: Output = processOutput): Promise<
       return 0;
     }
     if (cmd === 'fleeting' && sub === 'conformance') return await fleetingConformance(args, io, logger);
+    if (cmd === 'config' && sub === 'validate') return await configValidate(args, io);
     if (cmd === undefined || cmd === '--help' || cmd === '-h' || cmd === 'help') {
       io.out(USAGE);
       return cmd === undefined ? 2 : 0;
