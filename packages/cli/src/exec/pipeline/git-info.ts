@@ -61,26 +61,40 @@ async function tagAtHead(dir: string, signal: AbortSignal | undefined): Promise<
   return type === 'tag' ? { tag, tagMessage: (contents ?? '').trim() } : { tag };
 }
 
+/** GitLab gives CI_COMMIT_TIMESTAMP in UTC: `2022-01-31T16:47:55Z`. */
+function utcIso(s: string | undefined): string | undefined {
+  const ms = s === undefined || s === '' ? NaN : Date.parse(s);
+  return Number.isNaN(ms) ? undefined : new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
+/** On a detached HEAD that is not a tag: the first local branch pointing at HEAD, if any. */
+async function branchAtHead(dir: string, signal: AbortSignal | undefined): Promise<string | undefined> {
+  const out = await git(dir, ['branch', '--points-at', 'HEAD', '--format=%(refname:short)'], signal);
+  return out?.split('\n').map((l) => l.trim()).find((l) => l !== '' && !l.startsWith('('));
+}
+
 /**
  * Reads git facts of `dir`. A branch checkout gives a branch pipeline; a detached HEAD at a tag gives a tag
- * pipeline; a detached HEAD elsewhere has neither branch nor tag. Returns the fallback outside a repository.
+ * pipeline; a detached HEAD elsewhere takes a branch that points at it, else has neither branch nor tag (the
+ * ref name is then the commit SHA). Returns the fallback outside a repository.
  */
 export async function readGitInfo(dir: string, options: { signal?: AbortSignal } = {}): Promise<GitInfo> {
   const { signal } = options;
   const inside = (await git(dir, ['rev-parse', '--is-inside-work-tree'], signal))?.trim();
   if (inside !== 'true') return { ...GIT_FALLBACK };
   const branchOut = (await git(dir, ['symbolic-ref', '--short', '-q', 'HEAD'], signal))?.trim();
-  const branch = branchOut === undefined || branchOut === '' ? undefined : branchOut;
+  let branch = branchOut === undefined || branchOut === '' ? undefined : branchOut;
   const log = await git(dir, ['log', '-1', '--format=%H%x00%an <%ae>%x00%cI%x00%B'], signal);
   const [sha, author, timestamp, message] = log === undefined ? [] : log.split('\0');
   const tag = branch === undefined ? await tagAtHead(dir, signal) : {};
+  if (branch === undefined && tag.tag === undefined) branch = await branchAtHead(dir, signal);
   const remote = await git(dir, ['remote', 'get-url', 'origin'], signal);
   const info: GitInfo = {
     sha: sha?.trim() || GIT_FALLBACK.sha,
     defaultBranch: await defaultBranch(dir, branch, signal),
     message: (message ?? '').replace(/\n+$/, ''),
     author: author ?? '',
-    timestamp: timestamp?.trim() || GIT_FALLBACK.timestamp,
+    timestamp: utcIso(timestamp?.trim()) ?? GIT_FALLBACK.timestamp,
     ...tag,
   };
   if (branch !== undefined) info.branch = branch;
