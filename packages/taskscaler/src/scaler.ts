@@ -274,7 +274,8 @@ export class Scaler implements Taskscaler {
     let succeeded = 0;
     let error: Error | undefined;
     try {
-      const res = await pluginCall(this.ctx, this.config.pluginCallTimeoutMs, 'creating instances', [this.lifetime.signal], (s) => group.increase(n, { signal: s }));
+      // Not cut short by shutdown: instances the cloud already accepted must be known, or they would leak.
+      const res = await pluginCall(this.ctx, this.config.pluginCallTimeoutMs, 'creating instances', [], (s) => group.increase(n, { signal: s }));
       succeeded = Math.max(0, Math.min(n, res.succeeded));
       error = res.error;
     } catch (err) {

@@ -3,15 +3,16 @@ import { pluginCall, type Context } from './context.js';
 import type { Lifecycle } from './lifecycle.js';
 
 /**
- * The part of shutdown after scaling has stopped: delete every instance (with `delete_instances_on_shutdown`)
- * or learn about instances still being created so they are saved; then save the state and shut the group down.
- * Every instance ends either deleted or in the state file.
+ * The part of shutdown after scaling has stopped: delete every instance (with `delete_instances_on_shutdown`),
+ * or run one last update so that instances still being created get ids and are saved rather than found unknown
+ * (and deleted) at the next start; then save the state and shut the group down. Every instance ends either
+ * deleted or in the state file.
  */
 export async function runShutdown(ctx: Context, lifecycle: Lifecycle, signal: AbortSignal | undefined): Promise<void> {
   const { config, fleet, logger } = ctx;
   try {
     if (config.deleteInstancesOnShutdown) await deleteAll(ctx, lifecycle, signal);
-    else if (ctx.persister.enabled && fleet.requested > 0) await finalUpdate(ctx, lifecycle, signal);
+    else if (ctx.persister.enabled) await update(ctx, lifecycle, signal);
   } catch (err) {
     logger.warn('shutdown: instance clean-up stopped early', { err: toRunnerError(err).message });
   }
@@ -27,11 +28,6 @@ export async function runShutdown(ctx: Context, lifecycle: Lifecycle, signal: Ab
 async function update(ctx: Context, lifecycle: Lifecycle, signal: AbortSignal | undefined): Promise<void> {
   const statuses = await pluginCall(ctx, ctx.config.pluginCallTimeoutMs, 'updating instances', [signal], (s) => ctx.group.update({ signal: s }));
   lifecycle.reconcile(statuses);
-}
-
-/** Instances asked for but not yet seen get ids now, so they are saved rather than found unknown later. */
-async function finalUpdate(ctx: Context, lifecycle: Lifecycle, signal: AbortSignal | undefined): Promise<void> {
-  await update(ctx, lifecycle, signal);
 }
 
 function markAll(ctx: Context, lifecycle: Lifecycle): void {

@@ -57,7 +57,7 @@ export async function start<G extends InstanceGroup = MemoryInstanceGroup>(o: St
       o.hooks?.onDecision?.(d);
     },
   };
-  const config: TaskscalerConfig = { ...o.config, stateStorage: { enabled: o.store !== undefined, ...o.config?.stateStorage } };
+  const config: TaskscalerConfig = { ...o.config, stateStorage: { enabled: o.store !== undefined || o.config?.stateStorage?.dir !== undefined, ...o.config?.stateStorage } };
   const ts = await createTaskscaler(group, config, { clock, logger: createLogger({ level: 'debug', sink }), hooks, stateStore: o.store });
   return { ts, group, clock, logs: sink.entries, decisions };
 }
