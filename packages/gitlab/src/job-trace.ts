@@ -301,7 +301,8 @@ export class JobTrace {
       this.setUpdateInterval(r.updateIntervalMs);
       if (r.jobStatus) this.lastJobStatus = r.jobStatus;
       this.logger.debug('final update', { attempt, status: r.status, outcome: r.outcome });
-      if (r.outcome === 'ok') return result('ok', attempt);
+      // 200 means GitLab stored the state, even when its Job-Status (now `failed`/`canceled`) reads as an abort.
+      if (r.outcome === 'ok' || r.status === 200) return result('ok', attempt);
       if (r.outcome === 'abort') return result('aborted', attempt);
       if (attempt > this.retryLimit) return result('gave_up', attempt);
       if (r.outcome === 'trace_invalid') this.sentOffset = 0;

@@ -87,7 +87,11 @@ export async function requestJob(ctx: RunnerRouteContext, req: IncomingMessage, 
   if (lastUpdate !== '' && lastUpdate === store.queueVersion && ctx.longPollMs > 0 && !runner.paused) {
     const hold = AbortSignal.any([AbortSignal.timeout(ctx.longPollMs), ctx.closing, abortOnClose(req, res)]);
     const version = store.queueVersion;
+    store.holding++;
+    store.emit('change');
     await store.waitFor(() => store.queueVersion !== version, hold).catch(() => undefined);
+    store.holding--;
+    store.emit('change');
     if (!res.writableEnded && !res.destroyed) sendEmpty(res, 204);
     return;
   }

@@ -21,6 +21,8 @@ export interface GitLabStandin {
   readonly jobs: ReadonlyMap<number, StandinJob>;
   /** Every request answered, in order (for assertions on headers). */
   readonly requests: readonly RequestRecord[];
+  /** `jobs/request` calls being held (long polling) right now. */
+  readonly heldRequests: number;
   /** `X-GitLab-Trace-Update-Interval` sent from now on, seconds. */
   traceUpdateIntervalSeconds: number;
   /** Creates a runner as the GitLab UI does; returns its `glrt-` token and id. */
@@ -145,6 +147,9 @@ export async function startGitLabStandin(options: GitLabStandinOptions = {}): Pr
     registrationToken,
     jobs: store.jobs,
     requests,
+    get heldRequests() {
+      return store.holding;
+    },
     get traceUpdateIntervalSeconds() {
       return settings.traceUpdateIntervalSeconds;
     },

@@ -41,6 +41,8 @@ export class Store extends EventEmitter {
   readonly jobs = new Map<number, StandinJob>();
   readonly queue: StandinJob[] = [];
   readonly faults: FaultSpec[] = [];
+  /** `jobs/request` calls being held right now (long polling). */
+  holding = 0;
   private nextRunnerId = 1;
   private nextJobId = 1000;
   private version = 1;
