@@ -1,7 +1,9 @@
 import { createHash } from 'node:crypto';
-import { open } from 'node:fs/promises';
+import { createWriteStream } from 'node:fs';
+import { chmod } from 'node:fs/promises';
+import { once } from 'node:events';
 import { Transform, type Readable, type TransformCallback } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import { finished, pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import { errorKind, installerError } from './errors.js';
 import type { Descriptor } from './manifest.js';
@@ -25,8 +27,6 @@ export interface ExtractOptions {
 export interface ExtractResult {
   /** True when the layer held the plugin (written to `target`). */
   found: boolean;
-  /** sha256 (hex) of the extracted plugin file. */
-  pluginSha256: string;
   /** Plugin size in bytes. */
   pluginBytes: number;
 }
@@ -43,7 +43,7 @@ class Meter extends Transform {
     private readonly onChunk: ((n: number) => void) | undefined,
     private readonly hashing: boolean,
   ) {
-    super();
+    super({ highWaterMark: 1 << 20 });
   }
   override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
     this.bytes += chunk.length;
@@ -73,7 +73,7 @@ export async function extractPlugin(blob: Readable, layer: Descriptor, options: 
     true,
   );
   const plain = new Meter(max, (n) => installerError('too_large', `layer ${layer.digest} unpacks to more than ${max} bytes (${n})`), undefined, false);
-  const result: ExtractResult = { found: false, pluginSha256: '', pluginBytes: 0 };
+  const result: ExtractResult = { found: false, pluginBytes: 0 };
   const consume = async (source: AsyncIterable<Buffer>): Promise<void> => {
     for await (const entry of readTar(source)) {
       const path = safeEntryPath(entry.header.name);
@@ -83,23 +83,27 @@ export async function extractPlugin(blob: Readable, layer: Descriptor, options: 
       if (t !== 'file' || !options.names.includes(path)) continue;
       if (result.found) throw installerError('unsafe_archive', `layer ${layer.digest} holds "${path}" twice`);
       result.found = true;
-      const fh = await open(options.target, 'wx', 0o755);
-      const h = createHash('sha256');
+      // A write stream lets the disk work while the next chunks are inflated; awaiting each write would not.
+      const out = createWriteStream(options.target, { flags: 'wx', mode: 0o755, highWaterMark: 4 << 20 });
+      const closed = finished(out);
       try {
         for await (const chunk of entry.body) {
-          h.update(chunk);
           result.pluginBytes += chunk.length;
-          await fh.write(chunk);
+          if (!out.write(chunk)) await once(out, 'drain');
         }
-        await fh.chmod(0o755);
+        out.end();
+      } catch (err) {
+        out.destroy();
+        throw err;
       } finally {
-        await fh.close();
+        await closed.catch(() => undefined);
       }
-      result.pluginSha256 = h.digest('hex');
+      if (out.errored) throw installerError('io', `writing ${options.target}: ${out.errored.message}`, { cause: out.errored });
+      await chmod(options.target, 0o755);
     }
   };
   try {
-    if (compression === 'gzip') await pipeline(blob, wire, createGunzip({ chunkSize: 64 << 10 }), plain, consume, { signal: options.signal });
+    if (compression === 'gzip') await pipeline(blob, wire, createGunzip({ chunkSize: 256 << 10 }), plain, consume, { signal: options.signal });
     else await pipeline(blob, wire, plain, consume, { signal: options.signal });
   } catch (err) {
     if (options.signal?.aborted) throw err;
