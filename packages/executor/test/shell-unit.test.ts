@@ -191,6 +191,8 @@ t.test('prepareJobEnvironment: GIT_CLONE_PATH may use $CI_BUILDS_DIR; GIT_STRATE
   t.equal(empty.paths.projectDir, 'builds/abcdefghi/2/group/sub/proj-empty');
   const bad = prepareJobEnvironment({ ...common, jobVariables: [jv('bad-name', 'x'), jv('FF_SCRIPT_SECTIONS', 'maybe')] });
   t.equal(bad.warnings.length, 2, 'a bad flag value and an unexportable name are reported');
+  const traced = prepareJobEnvironment({ ...common, jobVariables: [jv('CI_DEBUG_TRACE', 'true')] });
+  t.match(traced.warnings.join('\n'), 'CI_DEBUG_TRACE', 'debug trace is refused with a warning, never turned into set -x');
 });
 
 t.test('credentials: redaction and insteadOf rules', async (t) => {

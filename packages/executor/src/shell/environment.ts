@@ -2,9 +2,9 @@ import type { JobPaths, JobVariable } from './types.js';
 import { computeJobPaths, type JobPathsOptions } from './paths.js';
 import { resolveJobSettings, type JobSettings } from './settings.js';
 import { buildJobVariables, parseRunnerEnvironment, type BuildJobVariablesInput } from './variables.js';
-import { expandVariables } from './expand.js';
+import { expandVariables, variableValue } from './expand.js';
 import { invalidVariableNames } from './exports.js';
-import type { FeatureFlags } from './feature-flags.js';
+import { parseGoBool, type FeatureFlags } from './feature-flags.js';
 
 /** Inputs of {@link prepareJobEnvironment}: the payload and runner facts that decide paths and variables. */
 export interface JobEnvironmentInput
@@ -46,11 +46,14 @@ export function prepareJobEnvironment(input: JobEnvironmentInput): JobEnvironmen
   const built = buildJobVariables({ ...input, paths });
   const { settings, errors } = resolveJobSettings(built.variables, settingsOptions);
   const invalid = invalidVariableNames(built.variables).map((k) => `variable ${JSON.stringify(k)} is not a valid shell name and is not exported`);
+  // Upstream turns on `set -o xtrace` for CI_DEBUG_TRACE, which prints every value, masked ones included.
+  const debugTrace = parseGoBool(variableValue(built.variables, 'CI_DEBUG_TRACE')) === true;
+  const trace = debugTrace ? ['CI_DEBUG_TRACE: shell tracing is not supported by this runner (it would print masked values)'] : [];
   return {
     paths,
     variables: built.variables,
     featureFlags: built.featureFlags,
     settings,
-    warnings: [...built.warnings, ...errors, ...invalid],
+    warnings: [...built.warnings, ...errors, ...invalid, ...trace],
   };
 }

@@ -44,7 +44,8 @@ export function writeExports(w: ScriptWriter, variables: readonly JobVariable[],
   const writeFiles = options.writeFiles ?? true;
 
   for (const v of variables) {
-    if (!isValidVariableName(v.key)) continue;
+    // GITLAB_ENV is exported last, pointing at the file that is re-sourced below.
+    if (!isValidVariableName(v.key) || (v.key === 'GITLAB_ENV' && v.internal === true)) continue;
     if (v.file) {
       const file = pathWord(fileVariablePath(paths, v.key));
       if (writeFiles) w.commandLine(`(umask 077 && rm -f ${file} && printf '%s' ${shellQuote(v.value)} > ${file})`);

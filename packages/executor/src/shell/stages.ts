@@ -7,7 +7,7 @@ import { exportLine, fileVariablePath, gitlabEnvPath, writeExports } from './exp
 import { writeUserCommands } from './user-commands.js';
 import { evalStrategy, finishScript } from './script.js';
 import { isFlagOn } from './feature-flags.js';
-import { expandString, variableLookup } from './expand.js';
+import { expandString, variableLookup, variableValue } from './expand.js';
 import { stageDescription, stepStage, type HelperCommand, type HelperStage, type ScriptInput, type StageName } from './stage-input.js';
 
 const HELPER_ACTIONS: Readonly<Record<HelperStage, string>> = {
@@ -35,12 +35,18 @@ function sections(input: ScriptInput): boolean {
 }
 
 function gitInput(input: ScriptInput): GitSourceInput {
-  const flags = input.env.featureFlags;
+  const { featureFlags, variables } = input.env;
+  const version = variableValue(variables, 'CI_RUNNER_VERSION');
+  const arch = variableValue(variables, 'CI_RUNNER_EXECUTABLE_ARCH');
   return {
     paths: input.env.paths,
     gitInfo: input.gitInfo,
     settings: input.env.settings,
-    options: { bundleUris: flags['FF_USE_GIT_BUNDLE_URIS'] !== false, ...input.git },
+    options: {
+      bundleUris: featureFlags['FF_USE_GIT_BUNDLE_URIS'] !== false,
+      userAgent: ['fleetrunner', version, arch].filter((p) => p !== '').join(' '),
+      ...input.git,
+    },
   };
 }
 
