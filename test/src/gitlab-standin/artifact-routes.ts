@@ -63,7 +63,7 @@ export async function uploadArtifacts(ctx: ArtifactRouteContext, id: number, req
 /**
  * `GET jobs/:id/artifacts`: authenticated by the token of a running job of the same project (a dependent job);
  * 401 without a valid token; 404 when the job has no archive. `direct_download=true` answers 302 to the
- * stand-in's object storage.
+ * stand-in's object storage under another host name (`localhost` ↔ `127.0.0.1`), i.e. another origin.
  */
 export function downloadArtifacts(ctx: ArtifactRouteContext, id: number, req: IncomingMessage, res: ServerResponse, url: URL): void {
   const token = jobToken(req, url) || url.searchParams.get('job_token') || '';
@@ -77,7 +77,10 @@ export function downloadArtifacts(ctx: ArtifactRouteContext, id: number, req: In
   if (url.searchParams.get('direct_download') === 'true') {
     const key = randomBytes(12).toString('hex');
     ctx.objects.set(key, { data: archive.data, filename: archive.filename });
-    res.writeHead(302, { Location: `/object-storage/${key}`, 'Content-Length': 0 });
+    // Another origin, as a bucket would be: the runner must not send its job token there.
+    const port = req.socket.localPort ?? 80;
+    const host = (req.headers.host ?? '').startsWith('localhost') ? '127.0.0.1' : 'localhost';
+    res.writeHead(302, { Location: `http://${host}:${port}/object-storage/${key}`, 'Content-Length': 0 });
     res.end();
     return;
   }
