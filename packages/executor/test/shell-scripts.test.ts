@@ -269,3 +269,13 @@ t.test('cache and artifact stages run helper commands behind a gitlab-runner pro
   t.match(plain(warned.stdout), 'Failed to extract cache');
   t.equal(generateStageScript('archive_cache', input), null, 'no commands: stage skipped');
 });
+
+t.test('a release step is expanded by the runner before it runs (upstream behaviour)', async (t) => {
+  const base = job('sh');
+  const input: ScriptInput = { ...base, steps: [...base.steps, { name: 'release', when: 'on_success', script: ['echo "release $CI_RUNNER_SHORT_TOKEN $$"'] }] };
+  const home = await prepared(t, input);
+  const r = await runScript('sh', script('step_release', input), home);
+  t.equal(r.code, 0, r.stderr);
+  t.match(r.stdout, /^section_start:\d+:step_release\r\x1b\[0K\x1b\[36;1mExecuting "step_release" stage of the job script/);
+  t.match(plain(r.stdout), '$ echo "release abcdefghi $"\nrelease abcdefghi $\n');
+});

@@ -31,6 +31,7 @@ t.test('computeJobPaths follows the upstream layout', async (t) => {
     { name: 'absolute builds and cache dirs', opts: { buildsDir: '/srv/b/', cacheDir: '/srv/c' }, project: '/srv/b/abcdefghi/2/group/sub/proj', cache: '/srv/c/group/sub/proj', builds: '/srv/b' },
     { name: 'home dir makes relative dirs absolute', opts: { homeDir: '/home/u' }, project: '/home/u/builds/abcdefghi/2/group/sub/proj', cache: '/home/u/cache/group/sub/proj' },
     { name: 'URL without host falls back to project-<id>', opts: { repoUrl: 'file:///srv/repos/proj.git' }, project: 'builds/abcdefghi/2/project-7', cache: 'cache/project-7' },
+    { name: 'URL without host uses project_full_path when given', opts: { repoUrl: 'file:///srv/p.git', projectFullPath: 'grp/p' }, project: 'builds/abcdefghi/2/grp/p', cache: 'cache/grp/p' },
     { name: 'path traversal in the URL falls back', opts: { repoUrl: 'https://h/a/../../etc.git' }, project: 'builds/abcdefghi/2/etc', cache: 'cache/etc' },
     { name: 'allowed GIT_CLONE_PATH', opts: { gitClonePath: 'builds/custom/dir', customBuildDirEnabled: true }, project: 'builds/custom/dir', cache: 'cache/group/sub/proj' },
   ];

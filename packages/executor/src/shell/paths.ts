@@ -19,8 +19,13 @@ export interface JobPathsOptions {
   readonly concurrentProjectId: number;
   /** `git_info.repo_url`: its path (without `.git`) names the project directory, as upstream does. */
   readonly repoUrl: string;
-  /** `job_info.project_id`: the directory is `project-<id>` when the URL has no host (e.g. `file://`). */
+  /** `job_info.project_id`: the directory is `project-<id>` when neither the URL nor `projectFullPath` names one. */
   readonly projectId: number;
+  /**
+   * `job_info.project_full_path` (`namespace/project`): used only when the URL has no host (e.g. `file://`);
+   * upstream has no such fallback and uses `project-<id>` there.
+   */
+  readonly projectFullPath?: string;
   /**
    * True when `use_common_build_dir` is honoured (the lead checks upstream's rule: VM isolation or
    * `max_use_count = 1`): `<builds>/<namespace>/<project>` without `<short token>/<concurrent project id>`.
@@ -72,7 +77,7 @@ export function computeJobPaths(options: JobPathsOptions): JobPaths {
   const rootDir = resolveHome(clean(options.buildsDir || DEFAULT_BUILDS_DIR), options.homeDir);
   const cacheRoot = resolveHome(clean(options.cacheDir || DEFAULT_CACHE_DIR), options.homeDir);
   const suffix = options.gitStrategy === 'empty' ? '-empty' : '';
-  const slug = projectSlug(options.repoUrl) ?? `project-${options.projectId}`;
+  const slug = projectSlug(options.repoUrl) ?? fullPathSlug(options.projectFullPath) ?? `project-${options.projectId}`;
   const unique = options.useCommonBuildDir
     ? slug
     : posix.join(options.shortToken, String(options.concurrentProjectId), slug);
@@ -103,6 +108,12 @@ function customBuildDir(rootDir: string, options: JobPathsOptions): string {
     });
   }
   return dir;
+}
+
+function fullPathSlug(fullPath: string | undefined): string | undefined {
+  if (!fullPath) return undefined;
+  const n = posix.normalize(fullPath).replace(/^\/+|\/+$/g, '');
+  return n === '' || n === '.' || n.split('/').includes('..') ? undefined : n;
 }
 
 function clean(p: string): string {
