@@ -73,7 +73,15 @@ export async function lookPath(reference: string, options: LookupOptions = {}): 
     if (await isExecutable(reference)) return { path: reference, source: 'path' };
     throw installerError('not_installed', `plugin "${reference}": no executable file at that path`);
   }
-  const ref = parseReference(reference);
+  let ref: PluginReference;
+  try {
+    ref = parseReference(reference);
+  } catch (err) {
+    // A file name that is no valid repository name (`Fleeting-Plugin-X`) can still be a binary on PATH.
+    const onPath = /^[^/:\s]+$/.test(reference) ? await findOnPath(reference, options.pathEnv ?? process.env['PATH']) : undefined;
+    if (onPath) return { path: onPath, source: 'path' };
+    throw err;
+  }
   const root = options.pluginDir ?? installDir();
   const versions = await installedVersions(ref, options);
   const best = highestMatch(versions, ref.constraint);

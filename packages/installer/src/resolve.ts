@@ -29,6 +29,10 @@ export async function resolveVersion(client: RegistryClient, ref: PluginReferenc
     if (errorKind(err) === 'unknown_plugin') {
       throw installerError('unknown_plugin', `unknown plugin: ${ref.registry} has no repository ${repo}`, { cause: err });
     }
+    if (errorKind(err) === 'unauthorized') {
+      // Registries such as GitLab's answer 401 for repositories that do not exist as for private ones.
+      throw installerError('unauthorized', `${(err as Error).message}; the plugin does not exist or needs credentials (login)`, { cause: err });
+    }
     throw err;
   }
   const best = highestMatch(tags, ref.constraint);

@@ -74,6 +74,9 @@ t.test('lookup: installed versions first, bare names on PATH, explicit paths, FL
   mkdirSync(join(home, '2.0.0'));
   t.equal((await lookPath('fleeting-plugin-x', { pluginDir: root, pathEnv: bin })).version, '1.2.0', 'installed wins; 2.0.0 has no plugin file');
   t.equal((await lookPath(join(bin, 'fleeting-plugin-x'))).source, 'path');
+  exe(join(bin, 'Fleeting-Plugin-Y'));
+  t.equal((await lookPath('Fleeting-Plugin-Y', { pluginDir: root, pathEnv: bin })).path, join(bin, 'Fleeting-Plugin-Y'), 'a file name that is no repository name still resolves on PATH');
+  t.equal(errorKind(await lookPath('Nope-Y', { pluginDir: root, pathEnv: bin }).catch((e: unknown) => e)), 'bad_reference');
   t.equal(installDir({ FLEETING_PLUGIN_PATH: '/x/y' }), '/x/y');
   t.match(installDir({}), /\.config\/fleeting\/plugins$/);
 });

@@ -102,8 +102,21 @@ async function startTokenServer(
   };
 }
 
-/** Starts `docker-registry` and resolves once it listens. */
+/**
+ * Starts `docker-registry` and resolves once it listens. The port is picked free and then handed over, so another
+ * process may take it in between: a registry that exits before listening is started again on a new port.
+ */
 export async function startRegistry(options: RegistryOptions = {}): Promise<Registry> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startRegistryOnce(options);
+    } catch (err) {
+      if (attempt >= 3 || !(err instanceof Error) || !err.message.includes('docker-registry exited')) throw err;
+    }
+  }
+}
+
+async function startRegistryOnce(options: RegistryOptions): Promise<Registry> {
   const dir = mkdtempSync(join(tmpdir(), 'fr-registry-'));
   const port = await freePort();
   const host = `127.0.0.1:${port}`;
@@ -143,6 +156,10 @@ export async function startRegistry(options: RegistryOptions = {}): Promise<Regi
     child.stderr?.on('data', onData);
     child.stdout?.on('data', onData);
     child.once('exit', (code) => reject(new Error(`docker-registry exited with ${code}: ${log}`)));
+  }).catch(async (err: unknown) => {
+    await tokenServer?.close();
+    rmSync(dir, { recursive: true, force: true });
+    throw err;
   });
   child.stderr?.resume();
   child.stdout?.resume();
