@@ -8,7 +8,9 @@ export type JobState = 'created' | 'pending' | 'running' | 'success' | 'failed' 
 /** What a composite can be. `success`, `failed`, `canceled` and `skipped` are complete. */
 export type CompositeStatus = JobState;
 
-type Entry = JobState | 'success_with_warnings' | 'ignored';
+/** A job's contribution to a composite. */
+export type StatusEntry = JobState | 'success_with_warnings' | 'ignored';
+type Entry = StatusEntry;
 
 /** A job's state and whether a failure of it is allowed. */
 export interface StatusInput {
@@ -16,7 +18,8 @@ export interface StatusInput {
   allowedToFail: boolean;
 }
 
-function entry(s: StatusInput): Entry {
+/** What a job contributes to a composite. */
+export function statusEntry(s: StatusInput): StatusEntry {
   if (s.allowedToFail && (s.state === 'failed' || s.state === 'canceled')) return 'success_with_warnings';
   if (s.allowedToFail && s.state === 'manual') return 'ignored';
   return s.state;
@@ -24,8 +27,12 @@ function entry(s: StatusInput): Entry {
 
 /** The composite status of `inputs`; `success` when there are none. */
 export function compositeStatus(inputs: readonly StatusInput[], dag: boolean): CompositeStatus {
-  if (inputs.length === 0) return 'success';
-  const set = new Set(inputs.map(entry));
+  return compositeOf(new Set(inputs.map(statusEntry)), dag);
+}
+
+/** The composite status of a set of entries; `success` when empty. */
+export function compositeOf(set: ReadonlySet<StatusEntry>, dag: boolean): CompositeStatus {
+  if (set.size === 0) return 'success';
   const onlyOf = (...names: Entry[]): boolean => [...set].every((s) => names.includes(s));
   const anyOf = (...names: Entry[]): boolean => names.some((n) => set.has(n));
   if (dag && anyOf('skipped', 'ignored')) return 'skipped';

@@ -136,8 +136,10 @@ function compileRegex(source: string, flags: string, text: string): RegExp {
   }
 }
 
-/** The variables an expression sees: name → value. Undefined names are null. */
-export type ExprVariables = ReadonlyMap<string, string>;
+/** The variables an expression sees: name → value (a Map will do). Undefined names are null. */
+export interface ExprVariables {
+  get(name: string): string | undefined;
+}
 
 function evaluate(e: Expr, vars: ExprVariables): Value {
   switch (e.k) {

@@ -4,6 +4,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Diagnostics } from './diagnostics.js';
+import type { ExprVariables } from './expression.js';
 import { deepMerge } from './extends.js';
 import { globToRegExp, isGlob } from './glob.js';
 import { get, keyPos, readString, sub } from './node-read.js';
@@ -19,7 +20,7 @@ export interface IncludeContext {
   projectDir: string;
   file: string;
   /** Variables visible to `include: rules` (predefined and user variables). */
-  vars: ReadonlyMap<string, string>;
+  vars: ExprVariables;
   files: () => Promise<readonly string[]>;
   signal?: AbortSignal;
 }

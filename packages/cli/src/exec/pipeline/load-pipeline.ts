@@ -3,6 +3,7 @@ import { dirname, relative, resolve } from 'node:path';
 import { RunnerError } from '@fleetrunner/common';
 import { readConfig, type CiConfig } from './config.js';
 import { Diagnostics } from './diagnostics.js';
+import type { ExprVariables } from './expression.js';
 import { GIT_FALLBACK, readGitInfo } from './git-info.js';
 import { mergeIncludes } from './include.js';
 import { buildJobs, selectInstances, type PlanInput } from './plan.js';
@@ -31,7 +32,7 @@ function needsFiles(config: CiConfig): boolean {
   return usesExists(config.workflowRules) || config.jobs.some((j) => usesExists(j.rules));
 }
 
-function workflow(config: CiConfig, vars: Map<string, string>, files: readonly string[]): { run: boolean; reason?: string; vars: VarDef[] } {
+function workflow(config: CiConfig, vars: ExprVariables, files: readonly string[]): { run: boolean; reason?: string; vars: VarDef[] } {
   if (config.workflowRules === undefined) return { run: true, vars: [] };
   const rule = firstMatch(config.workflowRules, { vars, files });
   if (rule === undefined) return { run: false, reason: 'no workflow: rules entry matched', vars: [] };

@@ -2,7 +2,7 @@
 // entry; `except` excludes it when any key has one. A job with neither (and no `rules`) is `only: [branches,
 // tags]`, as in GitLab.
 import type { Diagnostics } from './diagnostics.js';
-import { evaluateExpression, type Expr } from './expression.js';
+import { evaluateExpression, type Expr, type ExprVariables } from './expression.js';
 import { keyPos, readStringList, sub } from './node-read.js';
 import { readIf } from './rules.js';
 import type { LNode } from './yaml-tree.js';
@@ -46,7 +46,7 @@ export interface RefContext {
   tag?: string;
   refName: string;
   source: string;
-  vars: ReadonlyMap<string, string>;
+  vars: ExprVariables;
 }
 
 const SOURCE_KEYWORDS: Record<string, string> = {

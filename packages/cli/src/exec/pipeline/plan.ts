@@ -135,13 +135,20 @@ export type PlannedWithoutCache = Omit<PlannedJob, 'cache'> & { planned: Planned
 /** Resolves needs and dependencies, checks for cycles, and builds the planned jobs in pipeline order. */
 export function buildJobs(p: PlanInput, included: PlannedInstance[], excluded: ExcludedJob[], d: Diagnostics): PlannedWithoutCache[] {
   const idx = needIndex(p.config, included, excluded);
+  // Without needs or dependencies, artifacts come from every earlier-stage job that has some (one list per stage).
+  const producers = included.filter((o) => o.raw.artifacts !== undefined);
+  const before = new Map<number, string[]>();
+  const producersBefore = (stage: number): string[] => {
+    if (!before.has(stage)) before.set(stage, producers.filter((o) => o.target.stageIndex < stage).map((o) => o.target.name));
+    return [...before.get(stage)!];
+  };
   const jobs = included.map((pi, n): PlannedWithoutCache => {
     const { raw, inst, target } = pi;
     const needs = raw.needs === undefined ? undefined : resolveNeeds(target, raw.needs, idx, d);
     let dependencies: string[];
     if (raw.dependencies !== undefined) dependencies = resolveDependencies(target, raw.dependencies, raw.dependenciesPos ?? raw.source, raw.needs, idx, d);
     else if (needs !== undefined) dependencies = needs.filter((x) => x.artifacts).map((x) => x.name);
-    else dependencies = included.filter((o) => o.target.stageIndex < target.stageIndex && o.raw.artifacts !== undefined).map((o) => o.target.name);
+    else dependencies = producersBefore(target.stageIndex);
     const facts = { name: inst.name, stage: raw.stage, jobId: p.firstJobId + n, nodeIndex: inst.nodeIndex, nodeTotal: inst.nodeTotal, timeout: raw.timeout, image: raw.image?.name };
     const variables: JobVariable[] = mergeLayers(layers(p, raw, inst, jobPredefined(facts), pi.ruleVars));
     const job: PlannedWithoutCache = {

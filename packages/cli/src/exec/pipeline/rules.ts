@@ -2,7 +2,7 @@
 // `if` uses the expression evaluator; `exists` globs the project's files; `changes` cannot be known for a
 // local run and matches (as GitLab's `changes` does for pipelines without a push event), with a warning.
 import type { Diagnostics } from './diagnostics.js';
-import { evaluateExpression, parseExpression, type Expr } from './expression.js';
+import { evaluateExpression, parseExpression, type Expr, type ExprVariables } from './expression.js';
 import { globToRegExp, isGlob } from './glob.js';
 import { get, keyPos, readBool, readEnum, readMap, readString, readStringList, sub, flattenSeq } from './node-read.js';
 import type { SourcePos } from './types.js';
@@ -81,7 +81,7 @@ export function readRules(n: LNode, path: string, d: Diagnostics, opts: { workfl
 /** What rule clauses are evaluated against. */
 export interface RuleContext {
   /** Expanded variables visible to `if`. */
-  vars: ReadonlyMap<string, string>;
+  vars: ExprVariables;
   /** Project files relative to the project directory (for `exists`), `/`-separated. */
   files: readonly string[];
 }

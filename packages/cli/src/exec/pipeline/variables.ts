@@ -1,6 +1,7 @@
 // `variables:` blocks, the precedence of variable layers and `$VAR` expansion for rule evaluation.
 import type { Diagnostics } from './diagnostics.js';
 import { keyPos, readBool, readMap, readString, readStringList, sub } from './node-read.js';
+import type { ExprVariables } from './expression.js';
 import type { JobVariable } from './types.js';
 import type { LNode } from './yaml-tree.js';
 
@@ -86,29 +87,30 @@ const MAX_EXPANSION_DEPTH = 10;
 const REF = /\$(?:\{(\w+)\}|(\w+))/g;
 
 /**
- * Values with `$VAR` / `${VAR}` references expanded (unknown names become empty, raw variables are kept as
- * they are), as GitLab expands variables before it evaluates rules.
+ * Variable values with `$VAR` / `${VAR}` references expanded (unknown names become empty, raw variables are
+ * kept as they are), as GitLab expands variables before it evaluates rules. Values are expanded when first
+ * asked for: rules look at a handful of variables out of dozens.
  */
-export function expandedValues(vars: readonly JobVariable[]): Map<string, string> {
+export function expandedValues(vars: readonly JobVariable[]): ExprVariables {
   const src = new Map(vars.map((v) => [v.key, v] as const));
-  const out = new Map<string, string>();
-  const expand = (key: string, depth: number): string => {
-    const done = out.get(key);
-    if (done !== undefined) return done;
+  const done = new Map<string, string>();
+  const expand = (key: string, depth: number): string | undefined => {
+    const cached = done.get(key);
+    if (cached !== undefined) return cached;
     const v = src.get(key);
-    if (v === undefined) return '';
-    if (v.raw || depth >= MAX_EXPANSION_DEPTH) return v.value;
+    if (v === undefined) return undefined;
+    if (v.raw || depth >= MAX_EXPANSION_DEPTH || !v.value.includes('$')) return v.value;
     const value = v.value.replace(REF, (_m, a: string | undefined, b: string | undefined) => {
       const name = (a ?? b)!;
-      return name === key ? (src.get(name)?.value ?? '') : expand(name, depth + 1);
+      return (name === key ? src.get(name)?.value : expand(name, depth + 1)) ?? '';
     });
+    if (depth === 0) done.set(key, value);
     return value;
   };
-  for (const key of src.keys()) out.set(key, expand(key, 0));
-  return out;
+  return { get: (name) => expand(name, 0) };
 }
 
 /** Expands `$VAR` / `${VAR}` in `text` with already expanded values (unknown names become empty). */
-export function expandText(text: string, values: ReadonlyMap<string, string>): string {
+export function expandText(text: string, values: ExprVariables): string {
   return text.replace(REF, (_m, a: string | undefined, b: string | undefined) => values.get((a ?? b)!) ?? '');
 }
