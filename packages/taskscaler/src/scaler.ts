@@ -244,7 +244,12 @@ export class Scaler implements Taskscaler {
         break;
       }
       const usable = fleet.usable(r);
-      if (usable > surplus) break;
+      if (usable > surplus) {
+        // Without max_use_count every idle instance brings the same slots: none further fits either.
+        if (fleet.maxUseCount === 0) break;
+        r = prev;
+        continue;
+      }
       surplus -= usable;
       this.lifecycle.markRemoving(r, 'idle', `removing instance ${r.id}: idle for ${formatDuration(now - r.idleSince)} (idle_time ${formatDuration(policy.idleTimeMs)}); ${p.supply} slots free or coming, ${p.need} needed`);
       r = prev;

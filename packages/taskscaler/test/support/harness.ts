@@ -75,3 +75,12 @@ export async function acquireAll(ts: Taskscaler, clock: FakeClock, keys: readonl
   for (let waited = 0; !done && waited < maxMs; waited += stepMs) await clock.advance(stepMs);
   return all;
 }
+
+/** Awaits `p` while moving the clock in `stepMs` steps (for work that sleeps on the clock, like shutdown). */
+export async function whileAdvancing<T>(clock: FakeClock, p: Promise<T>, stepMs = 1_000, maxMs = 3_600_000): Promise<T> {
+  let done = false;
+  const q = p.finally(() => (done = true));
+  q.catch(() => {});
+  for (let waited = 0; !done && waited < maxMs; waited += stepMs) await clock.advance(stepMs);
+  return q;
+}
