@@ -4,6 +4,7 @@ export {
   DEFAULT_APP_VERSIONS,
   ENV,
   MAX_MESSAGE_BYTES,
+  GRPC_OPTIONS,
   type MagicCookie,
 } from './constants.js';
 export { formatHandshake, parseHandshake, type Handshake } from './handshake.js';

@@ -2,7 +2,7 @@ import { writeSync } from 'node:fs';
 import * as grpc from '@grpc/grpc-js';
 import { deferred, type Logger } from '@fleetrunner/common';
 import { goplugin, healthV1 } from '@fleetrunner/proto';
-import { DEFAULT_APP_VERSIONS, DEFAULT_MAGIC_COOKIE, ENV, MAX_MESSAGE_BYTES, type MagicCookie } from './constants.js';
+import { DEFAULT_APP_VERSIONS, DEFAULT_MAGIC_COOKIE, ENV, GRPC_OPTIONS, type MagicCookie } from './constants.js';
 import { serviceDefinition, unaryService, type GrpcService } from './grpc-service.js';
 import { formatHandshake } from './handshake.js';
 import { createHclogLogger } from './hclog.js';
@@ -72,7 +72,7 @@ export async function serve(options: ServeOptions): Promise<void> {
   const stopped = deferred<void>();
   const capture = new StdoutCapture(options.stdoutBufferBytes);
   const openStreams = new Set<grpc.ServerWritableStream<unknown, unknown> | grpc.ServerDuplexStream<unknown, unknown>>();
-  const server = new grpc.Server({ 'grpc.max_receive_message_length': MAX_MESSAGE_BYTES, 'grpc.max_send_message_length': MAX_MESSAGE_BYTES });
+  const server = new grpc.Server({ ...GRPC_OPTIONS });
   let stopping = false;
   const cleanups: (() => void)[] = [];
 

@@ -3,7 +3,7 @@ import { accessSync, constants as fsConstants, statSync } from 'node:fs';
 import { basename } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { RunnerError, abortError, nullLogger, type Logger } from '@fleetrunner/common';
-import { DEFAULT_APP_VERSIONS, DEFAULT_MAGIC_COOKIE, ENV, MAX_MESSAGE_BYTES, type MagicCookie } from './constants.js';
+import { DEFAULT_APP_VERSIONS, DEFAULT_MAGIC_COOKIE, ENV, GRPC_OPTIONS, type MagicCookie } from './constants.js';
 import { parseHandshake, type Handshake } from './handshake.js';
 import { killGroup, trackPlugin } from './live-plugins.js';
 import { LineSplitter } from './log-relay.js';
@@ -166,10 +166,7 @@ function delay(ms: number): Promise<void> {
 
 async function connect(hs: Handshake, deadline: number, signal: AbortSignal | undefined, proc: PluginProcess): Promise<grpc.Client> {
   const target = hs.network === 'unix' ? `unix://${hs.address}` : hs.address;
-  const client = new grpc.Client(target, grpc.credentials.createInsecure(), {
-    'grpc.max_receive_message_length': MAX_MESSAGE_BYTES,
-    'grpc.max_send_message_length': MAX_MESSAGE_BYTES,
-  });
+  const client = new grpc.Client(target, grpc.credentials.createInsecure(), { ...GRPC_OPTIONS });
   try {
     await new Promise<void>((resolve, reject) => {
       const onDead = (): void => reject(proc.deadSignal.reason);
