@@ -69,9 +69,11 @@ export {
   sectionStart,
   sectionEnd,
   sectionHeader,
+  timestampPrefix,
   type AnsiColour,
   type SectionOptions,
 } from './log-format.js';
 export { uploadArtifacts, downloadArtifacts, type UploadArtifactsOptions, type DownloadArtifactsOptions } from './artifacts.js';
 export { zipStream, writeZipFile, type ZipEntrySource, type ZipWriterOptions } from './zip-writer.js';
+export { directoryEntries } from './zip-entries.js';
 export { listZip, openZipEntry, extractZip, type ZipEntryInfo, type ExtractResult } from './zip-reader.js';

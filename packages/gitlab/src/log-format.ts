@@ -81,3 +81,14 @@ export function sectionEnd(name: string, unixSeconds: number): string {
 export function sectionHeader(name: string, header: string, nowMs: number, options: SectionOptions = {}): string {
   return `${sectionStart(name, nowMs / 1000, options)}${colour('boldCyan', header)}\n`;
 }
+
+/**
+ * The FF_TIMESTAMPS prefix of one log line: `2026-01-01T00:00:00.123000Z 00O ` — UTC time with microseconds
+ * (`nowMs` has millisecond precision), the stream number as two hex digits, `O` stdout / `E` stderr, then a space
+ * for a new line or `+` when the line continues the previous one.
+ */
+export function timestampPrefix(nowMs: number, stream: number, kind: 'O' | 'E', continuation = false): string {
+  if (!Number.isInteger(stream) || stream < 0 || stream > 0xff) throw new RangeError(`stream number must be 0–255, got ${stream}`);
+  const iso = new Date(nowMs).toISOString(); // 2026-01-01T00:00:00.123Z
+  return `${iso.slice(0, -1)}000Z ${stream.toString(16).padStart(2, '0')}${kind}${continuation ? '+' : ' '}`;
+}

@@ -11,6 +11,7 @@ import {
   isRetryableStatus,
   normalizeBaseUrl,
   runnerInfo,
+  timestampPrefix,
 } from '../src/index.js';
 
 t.test('section markers use GitLab’s exact bytes', async (t) => {
@@ -21,6 +22,14 @@ t.test('section markers use GitLab’s exact bytes', async (t) => {
   t.throws(() => sectionStart('bad name', 1), RangeError, 'spaces are not allowed in section names');
   t.equal(colour('boldGreen', 'Job succeeded'), '\x1b[32;1mJob succeeded\x1b[0;m');
   t.equal(warningLine('careful'), '\x1b[33;1mWARNING: careful\x1b[0;m\n');
+});
+
+t.test('timestamped line prefixes follow FF_TIMESTAMPS', async (t) => {
+  const at = Date.UTC(2026, 0, 2, 3, 4, 5, 67);
+  t.equal(timestampPrefix(at, 0, 'O'), '2026-01-02T03:04:05.067000Z 00O ');
+  t.equal(timestampPrefix(at, 1, 'E', true), '2026-01-02T03:04:05.067000Z 01E+');
+  t.equal(timestampPrefix(at, 255, 'O'), '2026-01-02T03:04:05.067000Z ffO ');
+  t.throws(() => timestampPrefix(at, 256, 'O'), RangeError);
 });
 
 t.test('failure reasons map to what GitLab accepts', async (t) => {

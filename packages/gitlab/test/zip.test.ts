@@ -4,7 +4,7 @@ import { mkdtempSync, writeFileSync, readFileSync, statSync, lstatSync, readlink
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { writeZipFile, listZip, extractZip, type ZipEntrySource } from '../src/index.js';
+import { writeZipFile, listZip, extractZip, directoryEntries, type ZipEntrySource } from '../src/index.js';
 
 const tmp = (): string => mkdtempSync(join(tmpdir(), 'fr-zip-'));
 const sh = (cmd: string, args: string[]): string => execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
@@ -118,4 +118,27 @@ t.test('a corrupted member fails its CRC check', async (t) => {
   bytes[at] = 'j'.charCodeAt(0);
   writeFileSync(zip, bytes);
   await t.rejects(extractZip(zip, join(dir, 'out')), /CRC-32 mismatch/);
+});
+
+t.test('directory entries walk paths in order, keep links as links, and round-trip', async (t) => {
+  const root = tmp();
+  execFileSync('mkdir', ['-p', join(root, 'build/bin'), join(root, 'docs')]);
+  writeFileSync(join(root, 'build/bin/tool'), 'bin', { mode: 0o755 });
+  writeFileSync(join(root, 'build/out.txt'), 'out');
+  writeFileSync(join(root, 'docs/readme.md'), 'docs');
+  symlinkSync('bin/tool', join(root, 'build/tool-link'));
+  const { entries, missing } = await directoryEntries(root, ['build', 'docs/readme.md', 'nope', 'build/out.txt']);
+  t.same(missing, ['nope']);
+  t.same(
+    entries.map((e) => e.name),
+    ['build/', 'build/bin/', 'build/bin/tool', 'build/out.txt', 'build/tool-link', 'docs/', 'docs/readme.md'],
+  );
+  await t.rejects(directoryEntries(root, ['../etc']), { code: 'invalid_argument' });
+  const zip = join(tmp(), 'a.zip');
+  await writeZipFile(zip, entries);
+  const dest = join(tmp(), 'x');
+  await extractZip(zip, dest);
+  t.equal(readlinkSync(join(dest, 'build/tool-link')), 'bin/tool');
+  t.equal(statSync(join(dest, 'build/bin/tool')).mode & 0o777, 0o755);
+  t.equal(readFileSync(join(dest, 'docs/readme.md'), 'utf8'), 'docs');
 });
