@@ -24,7 +24,7 @@ function pipeline(specs: Spec[], excluded: Pipeline['excluded'] = []): Pipeline 
       stage,
       stageIndex: STAGES.indexOf(stage),
       nodeTotal: 1,
-      steps: [{ name: 'script', script: ['true'], timeout: 3600, when: 'on_success', allow_failure: false }],
+      steps: [{ name: 'script', script: ['true'], timeoutSeconds: 3600, when: 'on_success', allowFailure: false }],
       variables: [],
       artifacts: [],
       cache: [],

@@ -17,15 +17,7 @@ export function readArtifacts(n: LNode, path: string, d: Diagnostics): ArtifactS
   const m = readMap(n, path, d);
   if (m === undefined) return undefined;
   warnUnknownKeys(m, path, ARTIFACT_KEYS, d, 'artifacts');
-  const spec: ArtifactSpec = {
-    name: 'artifacts',
-    paths: [],
-    exclude: [],
-    untracked: false,
-    when: 'on_success',
-    artifact_type: 'archive',
-    artifact_format: 'zip',
-  };
+  const spec: ArtifactSpec = { name: 'artifacts', untracked: false, paths: [], exclude: [], when: 'on_success', type: 'archive', format: 'zip', expireIn: '' };
   for (const [k, v] of m.entries) {
     const p = sub(path, k);
     if (k === 'paths') spec.paths = readStringList(v, p, d) ?? [];
@@ -37,7 +29,7 @@ export function readArtifacts(n: LNode, path: string, d: Diagnostics): ArtifactS
       const text = readString(v, p, d);
       if (text !== undefined && text.trim().toLowerCase() !== 'never' && parseDuration(text) === undefined) {
         d.error(v, p, `invalid duration ${JSON.stringify(text)} (examples: '1 week', '3 mins 4 sec', never)`);
-      } else if (text !== undefined) spec.expire_in = text;
+      } else if (text !== undefined) spec.expireIn = text;
     } else if (k === 'reports') d.warn(keyPos(m, k), p, 'artifacts reports are not collected by a local run; ignored');
   }
   return spec.paths.length > 0 || spec.untracked ? spec : undefined;
@@ -53,7 +45,7 @@ export interface CacheRaw {
   untracked: boolean;
   policy: 'pull' | 'push' | 'pull-push';
   when: UploadWhen;
-  fallback_keys: string[];
+  fallbackKeys: string[];
 }
 
 /** GitLab forbids `/` (or `%2F`) in a key, and keys made only of dots (or `%2E`). */
@@ -86,7 +78,7 @@ function readOneCache(n: LNode, path: string, d: Diagnostics): CacheRaw | undefi
   const m = readMap(n, path, d);
   if (m === undefined) return undefined;
   warnUnknownKeys(m, path, CACHE_KEYS, d, 'cache');
-  const c: CacheRaw = { key: { kind: 'string', value: 'default' }, paths: [], untracked: false, policy: 'pull-push', when: 'on_success', fallback_keys: [] };
+  const c: CacheRaw = { key: { kind: 'string', value: 'default' }, paths: [], untracked: false, policy: 'pull-push', when: 'on_success', fallbackKeys: [] };
   for (const [k, v] of m.entries) {
     const p = sub(path, k);
     if (k === 'key') c.key = readKey(v, p, d);
@@ -96,8 +88,8 @@ function readOneCache(n: LNode, path: string, d: Diagnostics): CacheRaw | undefi
     else if (k === 'when') c.when = readEnum(v, p, d, WHENS) ?? 'on_success';
     else if (k === 'unprotect') readBool(v, p, d);
     else if (k === 'fallback_keys') {
-      c.fallback_keys = readStringList(v, p, d) ?? [];
-      if (c.fallback_keys.length > MAX_FALLBACK_KEYS) d.error(v, p, `at most ${MAX_FALLBACK_KEYS} fallback keys are allowed`);
+      c.fallbackKeys = readStringList(v, p, d) ?? [];
+      if (c.fallbackKeys.length > MAX_FALLBACK_KEYS) d.error(v, p, `at most ${MAX_FALLBACK_KEYS} fallback keys are allowed`);
     }
   }
   return c;

@@ -1,6 +1,7 @@
 // One job of the file (after `extends`, `!reference` and defaults) → a typed RawJob. Instances, rules and
 // needs are resolved later, by the planner.
 import { readArtifacts, readCaches, type CacheRaw } from './artifacts-cache.js';
+import { readImage } from './image.js';
 import type { Diagnostics } from './diagnostics.js';
 import { parseDuration } from './duration.js';
 import { readNeeds, type NeedRaw } from './needs.js';
@@ -105,28 +106,6 @@ export function applyDefaults(job: LMap, defaults: LMap | undefined, inherit: bo
     out.keyLines.set(k, defaults.keyLines.get(k) ?? defaults.line);
   }
   return out;
-}
-
-/** Reads `image:` (a string or `{ name, entrypoint, pull_policy }`). */
-export function readImage(n: LNode, path: string, d: Diagnostics): JobImage | undefined {
-  if (n.kind !== 'map') {
-    const name = readString(n, path, d);
-    return name === undefined ? undefined : { name };
-  }
-  const nameNode = get(n, 'name');
-  const name = nameNode === undefined ? undefined : readString(nameNode, sub(path, 'name'), d);
-  if (name === undefined) {
-    if (nameNode === undefined) d.error(n, path, 'image needs a name');
-    return undefined;
-  }
-  const img: JobImage = { name };
-  for (const [k, v] of n.entries) {
-    const p = sub(path, k);
-    if (k === 'entrypoint') img.entrypoint = readStringList(v, p, d, { single: true });
-    else if (k === 'pull_policy') img.pull_policy = readStringList(v, p, d, { single: true });
-    else if (k !== 'name' && k !== 'docker' && k !== 'kubernetes') d.warn(keyPos(n, k), p, 'unknown image key; ignored');
-  }
-  return img;
 }
 
 /** Reads a script keyword: a string or a (nested) list of strings; `script` itself cannot be empty. */

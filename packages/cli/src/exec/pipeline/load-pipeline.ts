@@ -48,7 +48,7 @@ async function withCaches(jobs: ReturnType<typeof buildJobs>, dir: string, files
     for (const c of planned.raw.caches) {
       const id = JSON.stringify(c.key);
       if (!memo.has(id)) memo.set(id, resolveCacheKey(c.key, dir, files, signal));
-      cache.push({ key: await memo.get(id)!, paths: c.paths, untracked: c.untracked, policy: c.policy, when: c.when, fallback_keys: c.fallback_keys });
+      cache.push({ key: await memo.get(id)!, untracked: c.untracked, policy: c.policy, paths: c.paths, when: c.when, fallbackKeys: c.fallbackKeys });
     }
     out.push({ ...job, cache });
   }

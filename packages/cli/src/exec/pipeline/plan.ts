@@ -124,8 +124,10 @@ function needIndex(config: CiConfig, included: readonly PlannedInstance[], exclu
 }
 
 function steps(job: RawJob): JobStep[] {
-  const out: JobStep[] = [{ name: 'script', script: [...job.beforeScript, ...job.script], timeout: job.timeout, when: 'on_success', allow_failure: false }];
-  if (job.afterScript !== undefined && job.afterScript.length > 0) out.push({ name: 'after_script', script: job.afterScript, timeout: job.timeout, when: 'always', allow_failure: true });
+  const out: JobStep[] = [{ name: 'script', script: [...job.beforeScript, ...job.script], timeoutSeconds: job.timeout, when: 'on_success', allowFailure: false }];
+  if (job.afterScript !== undefined && job.afterScript.length > 0) {
+    out.push({ name: 'after_script', script: job.afterScript, timeoutSeconds: job.timeout, when: 'always', allowFailure: true });
+  }
   return out;
 }
 

@@ -1,5 +1,6 @@
 // Domain types of a planned `.gitlab-ci.yml` pipeline. The payload-shaped pieces (steps, variables, image,
-// artifacts, cache) use GitLab's job-payload field names so they can go into a job payload unchanged.
+// artifacts, cache) have the shapes of @fleetrunner/gitlab's JobPayload parts, so they go into a payload as
+// they are.
 
 /** Where a value came from: the file and 1-based line. */
 export interface SourcePos {
@@ -31,16 +32,22 @@ export interface JobStep {
   name: 'script' | 'after_script';
   script: string[];
   /** Seconds; the job timeout. */
-  timeout: number;
+  timeoutSeconds: number;
   when: 'on_success' | 'always';
-  allow_failure: boolean;
+  allowFailure: boolean;
 }
 
-/** The job image (`image:` string or `{ name, entrypoint }`). The name is not expanded (the runner does). */
+/** The job image (`image:` string or `{ name, entrypoint, pull_policy, docker, kubernetes }`), payload-shaped. */
 export interface JobImage {
+  /** Not expanded (the runner expands variables in it). */
   name: string;
-  entrypoint?: string[];
-  pull_policy?: string[];
+  alias: string;
+  command: string[];
+  entrypoint: string[];
+  ports: Array<{ number: number; protocol: string; name: string }>;
+  variables: JobVariable[];
+  pullPolicy: string[];
+  executorOptions: { docker?: { platform?: string; user?: string }; kubernetes?: { user?: string } };
 }
 
 /** When artifacts are uploaded / a cache is saved, relative to the job result. */
@@ -50,24 +57,24 @@ export type UploadWhen = 'on_success' | 'on_failure' | 'always';
 export interface ArtifactSpec {
   /** Archive name; default `artifacts`. Not expanded (the runner does). */
   name: string;
+  untracked: boolean;
   paths: string[];
   exclude: string[];
-  untracked: boolean;
   when: UploadWhen;
-  /** The `expire_in` text as written (`never`, `1 week`, …); undefined when not set. */
-  expire_in?: string;
-  artifact_type: 'archive';
-  artifact_format: 'zip';
+  type: 'archive';
+  format: 'zip';
+  /** The `expire_in` text as written (`never`, `1 week`, …); empty when not set (the instance default). */
+  expireIn: string;
 }
 
 /** One cache, as in a job payload. `key` is resolved for `key: { files }`; variables in it are not expanded. */
 export interface CacheSpec {
   key: string;
-  paths: string[];
   untracked: boolean;
   policy: 'pull' | 'push' | 'pull-push';
+  paths: string[];
   when: UploadWhen;
-  fallback_keys: string[];
+  fallbackKeys: string[];
 }
 
 /** A resolved `needs` entry: the job instance name and whether its artifacts are downloaded. */
