@@ -29,14 +29,19 @@ export function sshConnect(config: ConnectConfig): Promise<Client> {
   return new Promise((resolve, reject) => {
     const client = new ssh2.Client();
     client.once('ready', () => {
-      client.off('error', reject);
+      client.removeAllListeners('error');
       client.on('error', () => {
         // later connection errors surface through the channels in use
       });
       client.setNoDelay(true);
       resolve(client);
     });
-    client.once('error', reject);
+    client.once('error', (err) => {
+      // A failed login may be followed by a reset of the same socket: swallow it, the caller has the first error.
+      client.on('error', () => {});
+      client.end();
+      reject(err);
+    });
     client.connect(config);
   });
 }

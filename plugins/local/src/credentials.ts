@@ -2,8 +2,7 @@ import { userInfo } from 'node:os';
 import { RunnerError } from '@fleetrunner/common';
 import type { ConnectorConfig } from '@fleetrunner/fleeting';
 import type { LocalMode } from './config.js';
-import { hashPassword, publicKeyLineOf } from './keys.js';
-import type { StateStore } from './state-store.js';
+import { hashPassword, publicKeyLineOf, type SshKeyPair } from './keys.js';
 
 /** How instances authenticate logins, and what ConnectInfo hands out. */
 export interface Credentials {
@@ -24,12 +23,13 @@ export function currentUser(): string {
 
 /**
  * Works out the credentials from the connector config: with `use_static_credentials` the configured username,
- * key and (ssh2 mode) password; otherwise the group's own ed25519 key, kept in the state dir, and the current user.
+ * key and (ssh2 mode) password; otherwise the group's own ed25519 key (from `groupKey`, called only then) and the
+ * current user. Static credentials are checked before anything is written.
  */
-export async function resolveCredentials(connector: ConnectorConfig, mode: LocalMode, store: StateStore, group: string): Promise<Credentials> {
+export async function resolveCredentials(connector: ConnectorConfig, mode: LocalMode, groupKey: () => Promise<SshKeyPair>): Promise<Credentials> {
   const me = currentUser();
   if (!connector.useStaticCredentials) {
-    const kp = await store.groupKey(`fleetrunner-local-${group}`);
+    const kp = await groupKey();
     return { username: me, authorizedKeys: [kp.publicKey], connectKey: new TextEncoder().encode(kp.privateKey), connectPassword: '' };
   }
   const username = connector.username || me;

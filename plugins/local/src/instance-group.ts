@@ -90,9 +90,13 @@ export class LocalInstanceGroup implements InstanceGroup {
     this.logger = (options.logger ?? this.logger).child({ component: 'plugin-local', group: config.name });
     this.config = config;
     this.connector = settings.connector;
-    this.store = new StateStore(config.stateDir);
-    await this.store.ensure();
-    this.creds = await resolveCredentials(settings.connector, config.mode, this.store, config.name);
+    const store = new StateStore(config.stateDir);
+    this.creds = await resolveCredentials(settings.connector, config.mode, async () => {
+      await store.ensure();
+      return store.groupKey(`fleetrunner-local-${config.name}`);
+    });
+    await store.ensure();
+    this.store = store;
     await this.rediscover();
     this.state = 'ready';
     this.logger.info('initialized', { mode: config.mode, state_dir: config.stateDir, instances: this.records.size });
@@ -117,7 +121,7 @@ export class LocalInstanceGroup implements InstanceGroup {
     return out;
   }
 
-  increase(delta: number, options: CallOptions = {}): Promise<IncreaseResult> {
+  async increase(delta: number, options: CallOptions = {}): Promise<IncreaseResult> {
     this.check(options.signal);
     return this.mutate.run(async () => {
       let succeeded = 0;
@@ -147,7 +151,7 @@ export class LocalInstanceGroup implements InstanceGroup {
     });
   }
 
-  decrease(ids: readonly string[], options: CallOptions = {}): Promise<DecreaseResult> {
+  async decrease(ids: readonly string[], options: CallOptions = {}): Promise<DecreaseResult> {
     this.check(options.signal);
     return this.mutate.run(async () => {
       const succeeded: string[] = [];

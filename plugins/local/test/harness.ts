@@ -2,7 +2,7 @@
 // at teardown, whatever the test did.
 import { existsSync, readFileSync } from 'node:fs';
 import type { Client } from 'ssh2';
-import { defaultConnectorConfig, type ConnectorConfig, type InstanceState, type InstanceStatus } from '@fleetrunner/fleeting';
+import { defaultConnectorConfig, type ConnectorConfig, type InstanceGroup, type InstanceState, type InstanceStatus } from '@fleetrunner/fleeting';
 import { connectConfigOf, sshConnect, tmpDir, waitFor, type Teardownable } from '@fleetrunner/testing';
 import { LocalInstanceGroup, type LocalInstanceGroupOptions } from '../src/index.js';
 import { isAlive, killInstanceProcesses } from '../src/proc.js';
@@ -41,7 +41,7 @@ export async function startGroup(t: Teardownable, spec: GroupSpec = {}): Promise
 }
 
 /** Polls update() until `done` holds for the list; returns that list. */
-export function untilUpdate(group: LocalInstanceGroup, done: (list: InstanceStatus[]) => boolean, what: string): Promise<InstanceStatus[]> {
+export function untilUpdate(group: InstanceGroup, done: (list: InstanceStatus[]) => boolean, what: string): Promise<InstanceStatus[]> {
   return waitFor(async () => {
     const list = await group.update();
     return done(list) ? list : undefined;
@@ -49,12 +49,12 @@ export function untilUpdate(group: LocalInstanceGroup, done: (list: InstanceStat
 }
 
 /** Waits until each of `ids` reports `state`. */
-export function untilAll(group: LocalInstanceGroup, ids: readonly string[], state: InstanceState): Promise<InstanceStatus[]> {
+export function untilAll(group: InstanceGroup, ids: readonly string[], state: InstanceState): Promise<InstanceStatus[]> {
   return untilUpdate(group, (list) => ids.every((id) => list.some((s) => s.id === id && s.state === state)), `${ids.join(', ')} ${state}`);
 }
 
 /** Increases by `n` and waits until all new instances run; returns their ids. */
-export async function runningInstances(group: LocalInstanceGroup, n: number): Promise<string[]> {
+export async function runningInstances(group: InstanceGroup, n: number): Promise<string[]> {
   const before = new Set((await group.update()).map((s) => s.id));
   const r = await group.increase(n);
   if (r.succeeded !== n) throw new Error(`increase(${n}) succeeded ${r.succeeded}: ${r.error?.message}`);
@@ -63,7 +63,7 @@ export async function runningInstances(group: LocalInstanceGroup, n: number): Pr
 }
 
 /** An ssh2 client logged in with the instance's ConnectInfo; ended at teardown. */
-export async function connect(t: Teardownable, group: LocalInstanceGroup, id: string, hostVerifier?: (key: Buffer) => boolean): Promise<Client> {
+export async function connect(t: Teardownable, group: InstanceGroup, id: string, hostVerifier?: (key: Buffer) => boolean): Promise<Client> {
   const info = await group.connectInfo(id);
   const client = await sshConnect({ ...connectConfigOf(info), ...(hostVerifier ? { hostVerifier } : {}) });
   t.teardown(() => client.end());

@@ -6,7 +6,7 @@ import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import type { Test } from 'tap';
 import { hasCode } from '@fleetrunner/common';
-import { sshExec, tmpDir, waitFor } from '@fleetrunner/testing';
+import { connectConfigOf, sshConnect, sshExec, tmpDir, waitFor } from '@fleetrunner/testing';
 import type { LocalMode } from '../src/index.js';
 import { isAlive, killInstanceProcesses } from '../src/proc.js';
 import { StateStore } from '../src/state-store.js';
@@ -98,6 +98,48 @@ export function modeSuite(t: Test, mode: LocalMode, subnet: string): void {
     });
     t.equal(pids.length, 2);
     await waitFor(() => pids.every((p) => !pidAlive(p)), { what: `remote processes ${pids.join(', ')} to die` });
+  });
+
+  t.test(`${mode}: shell sessions, keepalive requests, signals`, async (t) => {
+    const { group, stateDir } = await startGroup(t, { pluginConfig });
+    const [id] = await runningInstances(group, 1);
+    const client = await connect(t, group, id!);
+    const shell = await new Promise<{ out: string; code: number | null }>((resolve, reject) =>
+      client.shell(false, (err, stream) => {
+        if (err) return reject(err);
+        let out = '';
+        let code: number | null = null;
+        stream.on('data', (d: Buffer) => (out += d.toString()));
+        stream.on('exit', (c: number | null) => (code = c));
+        stream.on('close', () => resolve({ out, code }));
+        stream.end('echo "$HOME"; exit 4\n');
+      }),
+    );
+    t.same(shell, { out: `${join(stateDir, 'instances', id!, 'home')}\n`, code: 4 }, 'shell reads commands from stdin');
+
+    // The client gives up after two unanswered keepalives (~40 ms); the command takes far longer.
+    const info = await group.connectInfo(id!);
+    const eager = await sshConnect({ ...connectConfigOf(info), keepaliveInterval: 20, keepaliveCountMax: 2 });
+    t.teardown(() => eager.end());
+    t.match(await sshExec(eager, 'sleep 0.5; echo alive'), { stdout: 'alive\n', code: 0 }, 'keepalive requests are answered');
+
+    // OpenSSH refuses the `signal` request for sessions under a ForceCommand, which sshd mode needs.
+    if (mode === 'ssh2') {
+      const r = await new Promise<{ out: string; code: number | null }>((resolve, reject) =>
+        client.exec("trap 'echo got TERM; exit 9' TERM; echo ready; while :; do sleep 0.02; done", (err, stream) => {
+          if (err) return reject(err);
+          let out = '';
+          let code: number | null = null;
+          stream.on('data', (d: Buffer) => {
+            out += d.toString();
+            if (out === 'ready\n') stream.signal('TERM');
+          });
+          stream.on('exit', (c: number | null) => (code = c));
+          stream.on('close', () => resolve({ out, code }));
+        }),
+      );
+      t.same(r, { out: 'ready\ngot TERM\n', code: 9 }, 'signal request reaches the command');
+    }
   });
 
   t.test(`${mode}: direct-tcpip and direct-streamlocal forwarding`, async (t) => {
