@@ -122,9 +122,10 @@ export class SshConnection implements Connection {
   private async killGroup(pgid: number, graceMs: number): Promise<void> {
     const tenths = Math.max(1, Math.ceil(graceMs / 100));
     const script = [
-      `kill -TERM -- -${pgid} 2>/dev/null || exit 0`,
-      `i=0; while kill -0 -- -${pgid} 2>/dev/null && [ $i -lt ${tenths} ]; do sleep 0.1; i=$((i+1)); done`,
-      `kill -KILL -- -${pgid} 2>/dev/null; exit 0`,
+      // No `--`: dash's builtin kill rejects it; after an explicit signal a negative number is a process group.
+      `kill -TERM -${pgid} 2>/dev/null || exit 0`,
+      `i=0; while kill -0 -${pgid} 2>/dev/null && [ $i -lt ${tenths} ]; do sleep 0.1; i=$((i+1)); done`,
+      `kill -KILL -${pgid} 2>/dev/null; exit 0`,
     ].join('\n');
     const ch = await this.openExec(`sh -c '${script}'`);
     await new Promise<void>((resolve) => {

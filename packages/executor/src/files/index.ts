@@ -11,3 +11,4 @@ export {
   type PathSelection,
 } from './remote-tree.js';
 export { LocalArchiveStore, keyFileName, type ArchiveStore, type PendingWrite } from './stores.js';
+export { LocalArtifactBackend, artifactKey } from './local-artifacts.js';

@@ -1,0 +1,97 @@
+import type { Readable } from 'node:stream';
+import type { Clock, Logger } from '@fleetrunner/common';
+import type { Connection } from '@fleetrunner/connector';
+import type { ArtifactSpec, FailureReason, JobDependency, JobPayload } from '@fleetrunner/gitlab';
+import type { ArchiveStore } from '../files/stores.js';
+import type { RunnerScripts, RunnerVersionInfo, ShellName } from '../shell/index.js';
+
+/** Per-runner settings of the executor (`[[runners]]` and `[runners.autoscaler]` keys). */
+export interface ExecutorSettings {
+  /** `shell`: `bash` (default) or `sh`. */
+  shell?: ShellName;
+  /** `builds_dir`, default `builds` relative to the SSH user's home. */
+  buildsDir?: string;
+  /** `cache_dir`, default `cache`. */
+  cacheDir?: string;
+  /** The runner's short token (CI_RUNNER_SHORT_TOKEN, part of the build dir). */
+  shortToken: string;
+  /** `environment` entries `KEY=VALUE`. */
+  environment?: readonly string[];
+  /** `[runners.feature_flags]`. */
+  featureFlags?: Readonly<Record<string, boolean>>;
+  /** `use_slot_cgroups` and `slot_cgroup_template`. */
+  useSlotCgroups?: boolean;
+  slotCgroupTemplate?: string;
+  /** Honoured `use_common_build_dir` (the caller applies upstream's rule). */
+  useCommonBuildDir?: boolean;
+  /** `pre_get_sources_script`, … */
+  scripts?: RunnerScripts;
+  /** Runner `url`, for submodule credentials; runner `clone_url`. */
+  serverUrl?: string;
+  cloneUrl?: string;
+  managerHostname: string;
+  runnerVersion: RunnerVersionInfo;
+  /** Time between TERM and KILL of a cancelled stage, ms. Default 10000. */
+  killGraceMs?: number;
+}
+
+/** Where the job log goes. Masking is the sink's job (GitLab's trace masks; `runner exec` masks too). */
+export interface JobLog {
+  write(chunk: string | Buffer): void;
+}
+
+/**
+ * Where artifacts go and come from. The executor hands over each artifacts entry as a tar stream of the selected
+ * files (made by the instance's own `tar`); the backend turns it into what its GitLab expects.
+ */
+export interface ArtifactBackend {
+  upload(spec: ArtifactSpec, archive: Readable, options: { entries: readonly string[]; signal?: AbortSignal }): Promise<void>;
+  /** A tar stream of a dependency's artifacts, or undefined when it has none. */
+  download(dependency: JobDependency, options: { signal?: AbortSignal }): Promise<Readable | undefined>;
+}
+
+/** Everything one job run needs. */
+export interface JobContext {
+  payload: JobPayload;
+  /** The instance's shared SSH connection. */
+  connection: Connection;
+  instanceId: string;
+  /** The taskscaler slot on the instance (GITLAB_RUNNER_SLOT_CGROUP); -1 = none. */
+  slot: number;
+  /** CI_CONCURRENT_ID / CI_CONCURRENT_PROJECT_ID. */
+  concurrentId: number;
+  concurrentProjectId: number;
+  settings: ExecutorSettings;
+  log: JobLog;
+  artifacts: ArtifactBackend;
+  /** Cache archives by key, on the manager. */
+  cache: ArchiveStore;
+  clock: Clock;
+  logger?: Logger;
+  /** Hard abort (job canceled or failed on the server, forced shutdown): everything stops, nothing more runs. */
+  abortSignal?: AbortSignal;
+  /** Graceful cancel (`Job-Status: canceling`): the user script stops; after_script, cache and artifacts still run. */
+  cancelSignal?: AbortSignal;
+  /** Fires when the instance is lost: the job fails with a system failure. */
+  lostSignal?: AbortSignal;
+}
+
+/** Timing and outcome of one stage. */
+export interface StageRecord {
+  name: string;
+  durationMs: number;
+  /** Exit status of the stage's remote command; undefined for stages run without one or skipped. */
+  exitCode?: number;
+  outcome: 'success' | 'failed' | 'skipped' | 'canceled' | 'timeout' | 'error';
+}
+
+/** How a job ended. */
+export interface JobResult {
+  status: 'success' | 'failed' | 'canceled';
+  failureReason?: FailureReason | 'job_canceled';
+  exitCode?: number;
+  /** Why, in one line (never with secrets). */
+  message?: string;
+  stages: StageRecord[];
+  durationMs: number;
+}
