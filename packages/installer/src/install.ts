@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { abortError } from '@fleetrunner/common';
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { installerError } from './errors.js';
@@ -150,7 +151,8 @@ export async function install(reference: string | PluginReference, options: Inst
     }
     return { reference: formatReference(ref), version: remote.version, path: join(dest, file), status, digest: remote.tagDigest };
   } catch (err) {
-    throw aboutReference(ref, err);
+    // Streams reject with a generic AbortError; the caller's own reason says more.
+    throw aboutReference(ref, options.signal?.aborted ? abortError(options.signal) : err);
   } finally {
     if (tmp) await rm(tmp, { recursive: true, force: true });
     if (!options.pool) pool.close();

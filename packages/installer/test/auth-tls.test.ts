@@ -1,5 +1,5 @@
 import t from 'tap';
-import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -98,4 +98,34 @@ t.test('TLS with a self-signed CA: refused without the CA, installs with caFile'
   process.env['SSL_CERT_FILE'] = reg.caFile;
   const again = await install(`${reg.host}/tls/p:2.1.0`, { pluginDir: mkdtempSync(join(tmpdir(), 'fr-tls-')) });
   t.equal(again.status, 'installed', 'SSL_CERT_FILE is honoured too');
+});
+
+t.test('a configured credential helper is asked for and given credentials', async (t) => {
+  const reg = await startRegistry({ auth: 'htpasswd' });
+  t.teardown(() => reg.stop());
+  await rawPushArtifact(reg, 'helper/p', '1.0.0', [{ ...host, layer: pluginLayer(Buffer.from('via helper')) }]);
+  const dir = mkdtempSync(join(tmpdir(), 'fr-helper-'));
+  const bin = join(dir, 'bin');
+  const store = join(dir, 'stored.json');
+  mkdirSync(bin);
+  // A credential helper speaking the docker-credential-helpers protocol: `store` keeps stdin, `get` prints it back.
+  writeFileSync(
+    join(bin, 'docker-credential-fake'),
+    `#!/bin/sh\ncase "$1" in\n  store) cat > ${store} ;;\n  get) read host; [ -f ${store} ] && cat ${store} || exit 1 ;;\nesac\n`,
+  );
+  chmodSync(join(bin, 'docker-credential-fake'), 0o755);
+  const savedPath = process.env['PATH'];
+  process.env['PATH'] = `${bin}:${savedPath ?? ''}`;
+  t.teardown(() => {
+    process.env['PATH'] = savedPath;
+  });
+  const dockerConfig = join(dir, 'config.json');
+  writeFileSync(dockerConfig, JSON.stringify({ credsStore: 'fake' }));
+  const c = capture();
+  t.equal((await loginCommand({ server: reg.host, username: 'tester', password: reg.password, dockerConfig, io: c.io })).exitCode, 0, c.err.join(''));
+  t.same(c.out, ['logged in via credential helper docker-credential-fake\n']);
+  t.same(JSON.parse(readFileSync(store, 'utf8')), { ServerURL: reg.host, Username: 'tester', Secret: reg.password });
+  t.same(JSON.parse(readFileSync(dockerConfig, 'utf8')), { credsStore: 'fake' }, 'the config file keeps no secret');
+  const r = await install(`${reg.host}/helper/p`, { pluginDir: join(dir, 'plugins'), dockerConfig });
+  t.equal(readFileSync(r.path, 'utf8'), 'via helper');
 });

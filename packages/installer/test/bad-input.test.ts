@@ -124,3 +124,20 @@ t.test('registry failures: 5xx, a download cut short, and exit code 1 from the c
   t.match(errs[0], /^runner: one, plugin: .*install\/update error: installing .*download ended/);
   t.match(errs[1], /^runner: three, .*unknown plugin/);
 });
+
+t.test('aborting mid-download leaves nothing behind', async (t) => {
+  const reg = await startRegistry();
+  t.teardown(() => reg.stop());
+  await rawPushArtifact(reg, 'slow/p', '1.0.0', [{ ...host, layer: pluginLayer(randomBytes(3_000_000)) }]);
+  const dir = mkdtempSync(join(tmpdir(), 'fr-abort-'));
+  const ac = new AbortController();
+  const err = await install(`${reg.host}/slow/p`, {
+    pluginDir: dir,
+    signal: ac.signal,
+    onProgress: (n) => {
+      if (n > 0) ac.abort(new Error('stop now'));
+    },
+  }).catch((e: unknown) => e);
+  t.match((err as Error).message, /installing .*slow\/p:latest: stop now/);
+  t.same(tree(dir), []);
+});
