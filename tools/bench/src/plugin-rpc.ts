@@ -11,7 +11,8 @@ import { defaultConnectorConfig, runPlugin, serveInstanceGroup, type ConnectInfo
 import { DEFAULT_MAGIC_COOKIE, callUnary } from '@fleetrunner/plugin';
 import { fleetingV1 } from '@fleetrunner/proto';
 
-const WARMUP = 1000;
+const WARMUP = 2000;
+const ROUNDS = 10;
 const CALLS = Number(process.env.BENCH_CALLS ?? 10_000);
 
 const info: ConnectInfo = { ...defaultConnectorConfig({ os: 'linux', arch: 'amd64', username: 'runner' }), id: 'i-1', internalAddr: '10.0.0.1', externalAddr: '203.0.113.1' };
@@ -44,22 +45,39 @@ function processCpuUs(pid: number | undefined): number {
   return (Number(fields[11]) + Number(fields[12])) * 10_000;
 }
 
-async function measure(call: () => Promise<unknown>, pluginPid?: number): Promise<Result> {
-  for (let i = 0; i < WARMUP; i++) await call();
-  const samples: number[] = [];
-  const cpu0 = process.cpuUsage();
-  const plugin0 = processCpuUs(pluginPid);
-  for (let i = 0; i < CALLS; i++) {
-    const t0 = process.hrtime.bigint();
-    await call();
-    samples.push(Number(process.hrtime.bigint() - t0) / 1e6);
+/** One path under test; samples accumulate over interleaved rounds so warm-up and drift hit every path alike. */
+class Path {
+  readonly samples: number[] = [];
+  private hostCpu = 0;
+  private pluginCpu = 0;
+
+  constructor(
+    readonly name: string,
+    private readonly call: () => Promise<unknown>,
+    private readonly pluginPid?: number,
+  ) {}
+
+  async warm(n: number): Promise<void> {
+    for (let i = 0; i < n; i++) await this.call();
   }
-  const cpu = process.cpuUsage(cpu0);
-  return {
-    sorted: samples.sort((a, b) => a - b),
-    hostCpuUs: (cpu.user + cpu.system) / CALLS,
-    pluginCpuUs: (processCpuUs(pluginPid) - plugin0) / CALLS,
-  };
+
+  async round(n: number): Promise<void> {
+    const cpu0 = process.cpuUsage();
+    const plugin0 = processCpuUs(this.pluginPid);
+    for (let i = 0; i < n; i++) {
+      const t0 = process.hrtime.bigint();
+      await this.call();
+      this.samples.push(Number(process.hrtime.bigint() - t0) / 1e6);
+    }
+    const cpu = process.cpuUsage(cpu0);
+    this.hostCpu += cpu.user + cpu.system;
+    this.pluginCpu += processCpuUs(this.pluginPid) - plugin0;
+  }
+
+  result(): Result {
+    const n = this.samples.length;
+    return { sorted: [...this.samples].sort((a, b) => a - b), hostCpuUs: this.hostCpu / n, pluginCpuUs: this.pluginCpu / n };
+  }
 }
 
 function pct(sorted: number[], p: number): number {
@@ -73,12 +91,15 @@ async function main(): Promise<void> {
     await outProc.group.init({ pluginConfig: {}, connector: defaultConnectorConfig() });
     const client = outProc.process!.client;
     const pid = outProc.pid;
-    const rows: [string, Result][] = [
-      ['in-process InstanceGroup (baseline)', await measure(() => inProc.group.connectInfo('i-1'))],
-      ['plugin process: GrpcInstanceGroup', await measure(() => outProc.group.connectInfo('i-1'), pid)],
-      ['plugin process: bare callUnary', await measure(() => callUnary(client, fleetingV1.InstanceGroupService.connectInfo, { id: 'i-1' }), pid)],
+    const paths = [
+      new Path('in-process InstanceGroup (baseline)', () => inProc.group.connectInfo('i-1')),
+      new Path('plugin process: GrpcInstanceGroup', () => outProc.group.connectInfo('i-1'), pid),
+      new Path('plugin process: bare callUnary', () => callUnary(client, fleetingV1.InstanceGroupService.connectInfo, { id: 'i-1' }), pid),
     ];
-    console.log(`ConnectInfo round trip, ${CALLS} sequential calls each after ${WARMUP} warm-up calls (node ${process.version}, load ${loadavg()[0]!.toFixed(2)})\n`);
+    for (const p of paths) await p.warm(WARMUP);
+    for (let r = 0; r < ROUNDS; r++) for (const p of paths) await p.round(CALLS / ROUNDS);
+    const rows = paths.map((p): [string, Result] => [p.name, p.result()]);
+    console.log(`ConnectInfo round trip, ${CALLS} sequential calls each in ${ROUNDS} interleaved rounds, after ${WARMUP} warm-up calls (node ${process.version}, load ${loadavg()[0]!.toFixed(2)})\n`);
     console.log('| path | p50 ms | p99 ms | max ms | calls/s | host CPU µs/call | plugin CPU µs/call |');
     console.log('|---|---:|---:|---:|---:|---:|---:|');
     for (const [name, r] of rows) {
