@@ -1,11 +1,10 @@
 import t from 'tap';
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { install, loginCommand, publish, packagePlugin, errorKind, hostPlatform, readCredential } from '../src/index.js';
-import { startRegistry, rawPushArtifact, pluginLayer } from './registry-fixture.js';
+import { startRegistry, rawPushArtifact, pluginLayer, tempDir } from './registry-fixture.js';
 
 const host = hostPlatform();
 
@@ -20,7 +19,7 @@ t.test('htpasswd basic auth: anonymous refused, login stores Docker config crede
   t.teardown(() => reg.stop());
   const content = randomBytes(10_000);
   await rawPushArtifact(reg, 'private/p', '1.0.0', [{ ...host, layer: pluginLayer(content) }]);
-  const dir = mkdtempSync(join(tmpdir(), 'fr-auth-'));
+  const dir = tempDir(t, 'fr-auth-');
   const dockerConfig = join(dir, 'docker', 'config.json');
 
   const anon = await install(`${reg.host}/private/p`, { pluginDir: dir, dockerConfig }).catch((e: unknown) => e);
@@ -54,7 +53,7 @@ t.test('htpasswd basic auth: anonymous refused, login stores Docker config crede
 t.test('bearer tokens: anonymous pull through the token server, push needs login', async (t) => {
   const reg = await startRegistry({ auth: 'token', anonymousPull: true });
   t.teardown(() => reg.stop());
-  const dir = mkdtempSync(join(tmpdir(), 'fr-token-'));
+  const dir = tempDir(t, 'fr-token-');
   const dockerConfig = join(dir, 'config.json');
   const script = join(dir, 'bundle.js');
   writeFileSync(script, '#!/usr/bin/env node\nconsole.log("hi")\n');
@@ -83,7 +82,7 @@ t.test('TLS with a self-signed CA: refused without the CA, installs with caFile'
   t.teardown(() => reg.stop());
   const content = randomBytes(20_000);
   await rawPushArtifact(reg, 'tls/p', '2.1.0', [{ ...host, layer: pluginLayer(content) }]);
-  const dir = mkdtempSync(join(tmpdir(), 'fr-tls-'));
+  const dir = tempDir(t, 'fr-tls-');
   const saved = process.env['SSL_CERT_FILE'];
   delete process.env['SSL_CERT_FILE'];
   t.teardown(() => {
@@ -96,7 +95,7 @@ t.test('TLS with a self-signed CA: refused without the CA, installs with caFile'
   t.equal(r.version, '2.1.0');
   t.same(readFileSync(r.path), content);
   process.env['SSL_CERT_FILE'] = reg.caFile;
-  const again = await install(`${reg.host}/tls/p:2.1.0`, { pluginDir: mkdtempSync(join(tmpdir(), 'fr-tls-')) });
+  const again = await install(`${reg.host}/tls/p:2.1.0`, { pluginDir: tempDir(t, 'fr-tls-') });
   t.equal(again.status, 'installed', 'SSL_CERT_FILE is honoured too');
 });
 
@@ -104,7 +103,7 @@ t.test('a configured credential helper is asked for and given credentials', asyn
   const reg = await startRegistry({ auth: 'htpasswd' });
   t.teardown(() => reg.stop());
   await rawPushArtifact(reg, 'helper/p', '1.0.0', [{ ...host, layer: pluginLayer(Buffer.from('via helper')) }]);
-  const dir = mkdtempSync(join(tmpdir(), 'fr-helper-'));
+  const dir = tempDir(t, 'fr-helper-');
   const bin = join(dir, 'bin');
   const store = join(dir, 'stored.json');
   mkdirSync(bin);

@@ -1,11 +1,10 @@
 import t from 'tap';
-import { mkdtempSync, readdirSync, existsSync, readFileSync, openSync, writeSync, closeSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, existsSync, readFileSync, openSync, writeSync, closeSync } from 'node:fs';
 import { join } from 'node:path';
 import { createHash, randomBytes } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import { install, installCommand, errorKind, hostPlatform, type InstallerErrorKind } from '../src/index.js';
-import { startRegistry, rawPushArtifact, pluginLayer, makeTar, type RawEntry } from './registry-fixture.js';
+import { startRegistry, rawPushArtifact, pluginLayer, makeTar, type RawEntry, tempDir } from './registry-fixture.js';
 import { startProxy } from './proxy-fixture.js';
 
 const host = hostPlatform();
@@ -38,7 +37,7 @@ t.test('bad artifacts fail with a named reason and leave nothing installed', asy
     { name: 'bomb', layer: gzipSync(makeTar([{ name: 'plugin', body: Buffer.alloc(400_000) }])), maxLayerBytes: 100_000, kind: 'too_large', message: /unpacks to more than 100000/ },
   ];
   for (const c of cases) {
-    const dir = mkdtempSync(join(tmpdir(), 'fr-bad-'));
+    const dir = tempDir(t, 'fr-bad-');
     const layer = c.layer ?? layerOf(c.entries ?? []);
     await rawPushArtifact(reg, `bad/${c.name}`, '1.0.0', (c.platforms ?? [host]).map((p) => ({ ...p, layer })));
     const ref = `${reg.host}/bad/${c.name}:1`;
@@ -56,7 +55,7 @@ t.test('bad artifacts fail with a named reason and leave nothing installed', asy
 t.test('a blob corrupted in registry storage is refused', async (t) => {
   const reg = await startRegistry();
   t.teardown(() => reg.stop());
-  const dir = mkdtempSync(join(tmpdir(), 'fr-bad-'));
+  const dir = tempDir(t, 'fr-bad-');
   const corrupt = (layer: Buffer): void => {
     const hex = createHash('sha256').update(layer).digest('hex');
     const data = join(reg.storage, 'docker/registry/v2/blobs/sha256', hex.slice(0, 2), hex, 'data');
@@ -93,7 +92,7 @@ t.test('registry failures: 5xx, a download cut short, and exit code 1 from the c
     { path: /\/net\/cut\/blobs\/sha256:/, cutAfter: 100_000 },
   ]);
   t.teardown(() => proxy.close());
-  const dir = mkdtempSync(join(tmpdir(), 'fr-bad-'));
+  const dir = tempDir(t, 'fr-bad-');
   const cut = await install(`${proxy.host}/net/cut:1`, { pluginDir: dir }).catch((e: unknown) => e);
   t.equal(errorKind(cut), 'truncated', (cut as Error).message);
   t.match((cut as Error).message, /download ended after/);
@@ -129,7 +128,7 @@ t.test('aborting mid-download leaves nothing behind', async (t) => {
   const reg = await startRegistry();
   t.teardown(() => reg.stop());
   await rawPushArtifact(reg, 'slow/p', '1.0.0', [{ ...host, layer: pluginLayer(randomBytes(3_000_000)) }]);
-  const dir = mkdtempSync(join(tmpdir(), 'fr-abort-'));
+  const dir = tempDir(t, 'fr-abort-');
   const ac = new AbortController();
   const err = await install(`${reg.host}/slow/p`, {
     pluginDir: dir,

@@ -1,10 +1,9 @@
 import t from 'tap';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync, copyFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readFileSync, writeFileSync, copyFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { packageCommand, publishCommand, install, hostPlatform, readDistLayout, type CommandIO } from '../src/index.js';
-import { startRegistry } from './registry-fixture.js';
+import { startRegistry, tempDir } from './registry-fixture.js';
 
 const host = hostPlatform();
 
@@ -17,7 +16,7 @@ function capture(): { io: CommandIO; out: string[]; err: string[] } {
 t.test('a third-party native plugin: Go-style file names → dist layout → publish → install and run', async (t) => {
   const reg = await startRegistry();
   t.teardown(() => reg.stop());
-  const work = mkdtempSync(join(tmpdir(), 'fr-pub-'));
+  const work = tempDir(t, 'fr-pub-');
   const out = join(work, 'out');
   mkdirSync(out);
   // A real native executable of this host stands in for the plugin binary; other platforms get their own headers.
@@ -55,7 +54,7 @@ t.test('a third-party native plugin: Go-style file names → dist layout → pub
 });
 
 t.test('package refuses mismatched binaries and foreign directories', async (t) => {
-  const work = mkdtempSync(join(tmpdir(), 'fr-pkg-'));
+  const work = tempDir(t, 'fr-pkg-');
   const c = capture();
   const r = await packageCommand({ binaries: ['darwin/arm64=/bin/true'], out: join(work, 'dist'), io: c.io });
   t.equal(r.exitCode, 1);

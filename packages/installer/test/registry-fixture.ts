@@ -301,3 +301,10 @@ export async function rawPushArtifact(reg: Registry, repo: string, tag: string, 
   const index = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: imt, manifests }));
   return rawPushManifest(reg, repo, tag, imt, index);
 }
+
+/** A fresh temporary directory removed when the test ends. */
+export function tempDir(t: { teardown(fn: () => void): void }, prefix: string): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}

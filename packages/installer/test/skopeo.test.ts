@@ -1,13 +1,12 @@
 import t from 'tap';
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync, chmodSync, readdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readFileSync, writeFileSync, chmodSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { Readable } from 'node:stream';
 import { install, publish, packagePlugin, hostPlatform, readTar } from '../src/index.js';
-import { startRegistry } from './registry-fixture.js';
+import { startRegistry, tempDir } from './registry-fixture.js';
 
 const host = hostPlatform();
 
@@ -60,7 +59,7 @@ function skopeo(args: string[]): string {
 t.test('artifacts pushed by skopeo install: a multi-platform OCI index and a single Docker v2 manifest', async (t) => {
   const reg = await startRegistry();
   t.teardown(() => reg.stop());
-  const work = mkdtempSync(join(tmpdir(), 'fr-skopeo-'));
+  const work = tempDir(t, 'fr-skopeo-');
   ociLayout(
     join(work, 'multi'),
     [
@@ -91,7 +90,7 @@ t.test('artifacts pushed by skopeo install: a multi-platform OCI index and a sin
 t.test('what we publish reads back with skopeo as a multi-platform index with plugin at the layer root', async (t) => {
   const reg = await startRegistry();
   t.teardown(() => reg.stop());
-  const work = mkdtempSync(join(tmpdir(), 'fr-skopeo-'));
+  const work = tempDir(t, 'fr-skopeo-');
   const script = join(work, 'plugin.js');
   writeFileSync(script, '#!/usr/bin/env node\nprocess.stdout.write("ok")\n');
   await packagePlugin(join(work, 'dist'), { kind: 'script', file: script });

@@ -1,7 +1,7 @@
 import t from 'tap';
+import { tempDir } from './registry-fixture.js';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync, symlinkSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readFileSync, writeFileSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { readTar, safeEntryPath, tarHeader, tarPadding, tarEnd, errorKind, identifyBinary, binaryMismatch, type TarHeader } from '../src/index.js';
@@ -23,7 +23,7 @@ async function list(bytes: Buffer, chunk = 7): Promise<{ header: TarHeader; body
 }
 
 t.test('reads what GNU tar writes in each format, in small chunks, skipping unread bodies', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'fr-tar-'));
+  const dir = tempDir(t, 'fr-tar-');
   const src = join(dir, 'src');
   const long = 'd'.repeat(120) + '/' + 'f'.repeat(110);
   mkdirSync(join(src, 'd'.repeat(120)), { recursive: true });
@@ -53,7 +53,7 @@ t.test('our writer round-trips and GNU tar reads it', async (t) => {
     ['Files/', 'directory', 0o755, ''],
     ['Files/plugin.exe', 'file', 0o755, '#!/bin/sh\n'],
   ]);
-  const dir = mkdtempSync(join(tmpdir(), 'fr-tar-'));
+  const dir = tempDir(t, 'fr-tar-');
   writeFileSync(join(dir, 'a.tar'), tar);
   t.equal(execFileSync('tar', ['-tvf', join(dir, 'a.tar')], { encoding: 'utf8' }).split('\n').filter(Boolean).length, 2);
 });
