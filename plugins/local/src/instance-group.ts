@@ -1,7 +1,6 @@
-import { access, constants, mkdir } from 'node:fs/promises';
-import { isAbsolute } from 'node:path';
 import {
   Limiter,
+  abortError,
   RunnerError,
   nullLogger,
   systemClock,
@@ -25,6 +24,8 @@ import type {
 } from '@fleetrunner/fleeting';
 import { parseLocalConfig, type ConfigEnv, type LocalConfig } from './config.js';
 import { createInstance } from './create-instance.js';
+import { Faults } from './faults.js';
+import { checkSshd } from './launch.js';
 import { resolveCredentials, type Credentials } from './credentials.js';
 import { probeSsh } from './probe.js';
 import { isAlive, killInstanceProcesses, waitForExit } from './proc.js';
@@ -70,8 +71,7 @@ export class LocalInstanceGroup implements InstanceGroup {
   private readonly background = new AbortController();
   /** Serializes increase and decrease, which allocate indices and addresses. */
   private readonly mutate = new Limiter(1);
-  private requested = 0;
-  private decreased = 0;
+  private faults!: Faults;
 
   constructor(private readonly options: LocalInstanceGroupOptions = {}) {
     this.clock = options.clock ?? systemClock;
@@ -89,6 +89,7 @@ export class LocalInstanceGroup implements InstanceGroup {
     if (config.mode === 'sshd') await checkSshd(config.sshdPath);
     this.logger = (options.logger ?? this.logger).child({ component: 'plugin-local', group: config.name });
     this.config = config;
+    this.faults = new Faults(config);
     this.connector = settings.connector;
     const store = new StateStore(config.stateDir);
     this.creds = await resolveCredentials(settings.connector, config.mode, async () => {
@@ -127,14 +128,18 @@ export class LocalInstanceGroup implements InstanceGroup {
       let succeeded = 0;
       const failures: RunnerError[] = [];
       for (let i = 0; i < delta; i++) {
-        throwIfAborted(options.signal);
+        if (options.signal?.aborted) {
+          // Instances already created stay and are counted: the host learns about them either way.
+          failures.push(toRunnerError(abortError(options.signal)));
+          break;
+        }
         if (this.activeCount() >= this.config.maxSize) {
           failures.push(new RunnerError('no_capacity', `${delta - i} instance(s) over max_size ${this.config.maxSize}`));
           break;
         }
-        const n = ++this.requested;
-        if (this.config.failIncreaseEvery > 0 && n % this.config.failIncreaseEvery === 0) {
-          failures.push(new RunnerError('unavailable', `request ${n} failed (fail_increase_every=${this.config.failIncreaseEvery})`));
+        const injected = this.faults.nextIncrease();
+        if (injected) {
+          failures.push(injected);
           continue;
         }
         try {
@@ -162,16 +167,21 @@ export class LocalInstanceGroup implements InstanceGroup {
           failures.push(new RunnerError('instance_not_found', `${id}: no such instance`));
           continue;
         }
-        const n = ++this.decreased;
-        if (this.config.failDecreaseEvery > 0 && n % this.config.failDecreaseEvery === 0) {
-          failures.push(new RunnerError('unavailable', `${id}: deletion ${n} refused (fail_decrease_every=${this.config.failDecreaseEvery})`));
+        const injected = this.faults.nextDecrease(id);
+        if (injected) {
+          failures.push(injected);
           continue;
         }
-        if (!rec.deleting) {
-          rec.deleting = true;
-          await this.store.save(rec);
-          this.vanishTimers.get(id)?.clear();
-          this.kill(rec);
+        try {
+          if (!rec.deleting) {
+            rec.deleting = true;
+            this.vanishTimers.get(id)?.clear();
+            this.kill(rec);
+            await this.store.save(rec);
+          }
+        } catch (err) {
+          // The processes are dead already; the files go with the finalizer below.
+          this.logger.warn('recording deletion failed', { id, error: toRunnerError(err).message });
         }
         this.finalize(rec);
         succeeded.push(id);
@@ -203,7 +213,7 @@ export class LocalInstanceGroup implements InstanceGroup {
     this.check(options.signal);
     const rec = this.get(id);
     const unhealthy = (why: string): RunnerError => new RunnerError('instance_unhealthy', `instance ${id} ${why}`);
-    if (this.config.unhealthy.includes(id) || this.config.unhealthy.includes(rec.index)) throw unhealthy('is unhealthy (plugin_config.unhealthy)');
+    if (this.faults.unhealthy(id, rec.index)) throw unhealthy('is unhealthy (plugin_config.unhealthy)');
     if (rec.deleting) throw unhealthy('is being deleted');
     if (!isAlive(rec)) throw unhealthy('has no running SSH server');
     const signal = options.signal;
@@ -295,11 +305,16 @@ export class LocalInstanceGroup implements InstanceGroup {
   }
 
   private async markReady(rec: InstanceRecord): Promise<void> {
-    if (rec.readyAt !== undefined) return;
+    // A probe may finish after the instance was decreased (and its files removed) meanwhile.
+    if (rec.readyAt !== undefined || rec.deleting || this.records.get(rec.id) !== rec) return;
     rec.readyAt = this.clock.now();
-    await this.store.save(rec);
     this.logger.info('instance accepts SSH', { id: rec.id });
     this.armVanish(rec);
+    try {
+      await this.store.save(rec);
+    } catch (err) {
+      if (this.records.get(rec.id) === rec && !rec.deleting) throw RunnerError.wrap(`saving instance ${rec.id}`, err);
+    }
   }
 
   /** Polls (real time) until the instance accepts SSH, so boot_delay counts from when it was really up. */
@@ -376,25 +391,5 @@ export class LocalInstanceGroup implements InstanceGroup {
     this.records.delete(rec.id);
     this.vanishTimers.get(rec.id)?.clear();
     this.vanishTimers.delete(rec.id);
-  }
-}
-
-/** sshd mode needs an absolute sshd path (sshd refuses to re-exec otherwise) and, as root, its privsep dir. */
-async function checkSshd(path: string): Promise<void> {
-  if (!isAbsolute(path)) throw new RunnerError('invalid_argument', `plugin_config.sshd_path: expected an absolute path, got "${path}"`);
-  try {
-    await access(path, constants.X_OK);
-  } catch {
-    throw new RunnerError(
-      'invalid_argument',
-      `plugin_config.mode "sshd": ${path} is missing or not executable; install openssh-server or set plugin_config.sshd_path`,
-    );
-  }
-  if (process.getuid?.() === 0) {
-    try {
-      await mkdir('/run/sshd', { recursive: true, mode: 0o755 });
-    } catch (err) {
-      throw RunnerError.wrap('creating sshd privilege separation dir /run/sshd', err, 'unavailable');
-    }
   }
 }

@@ -1,8 +1,8 @@
 import { spawn } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { access, constants, mkdir, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
-import { join } from 'node:path';
+import { isAbsolute, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { RunnerError } from '@fleetrunner/common';
 import type { LocalMode } from './config.js';
@@ -150,5 +150,25 @@ export async function launchInstance(spec: LaunchSpec): Promise<ProcessIdentity>
     throw RunnerError.wrap(`starting ${cmd}`, err, 'unavailable');
   } finally {
     closeSync(log);
+  }
+}
+
+/** sshd mode needs an absolute sshd path (sshd refuses to re-exec otherwise) and, as root, its privsep dir. */
+export async function checkSshd(path: string): Promise<void> {
+  if (!isAbsolute(path)) throw new RunnerError('invalid_argument', `plugin_config.sshd_path: expected an absolute path, got "${path}"`);
+  try {
+    await access(path, constants.X_OK);
+  } catch {
+    throw new RunnerError(
+      'invalid_argument',
+      `plugin_config.mode "sshd": ${path} is missing or not executable; install openssh-server or set plugin_config.sshd_path`,
+    );
+  }
+  if (process.getuid?.() === 0) {
+    try {
+      await mkdir('/run/sshd', { recursive: true, mode: 0o755 });
+    } catch (err) {
+      throw RunnerError.wrap('creating sshd privilege separation dir /run/sshd', err, 'unavailable');
+    }
   }
 }

@@ -55,9 +55,11 @@ function toRecord(v: unknown): InstanceRecord | undefined {
   };
 }
 
+let tmpSeq = 0;
+
 /** Writes `data` to `path` atomically (temp file + rename) with the given mode. */
 export async function writeFileAtomic(path: string, data: string | Uint8Array, mode = 0o600): Promise<void> {
-  const tmp = `${path}.${process.pid}.tmp`;
+  const tmp = `${path}.${process.pid}.${++tmpSeq}.tmp`;
   await writeFile(tmp, data, { mode });
   await chmod(tmp, mode);
   await rename(tmp, path);

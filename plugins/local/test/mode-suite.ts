@@ -117,11 +117,12 @@ export function modeSuite(t: Test, mode: LocalMode, subnet: string): void {
     );
     t.same(shell, { out: `${join(stateDir, 'instances', id!, 'home')}\n`, code: 4 }, 'shell reads commands from stdin');
 
-    // The client gives up after two unanswered keepalives (~40 ms); the command takes far longer.
+    // The client drops the connection once 4 keepalives in a row (250 ms apart) go unanswered, i.e. after 1 s of
+    // silence; the command outlasts that, so it only completes when the server answers them.
     const info = await group.connectInfo(id!);
-    const eager = await sshConnect({ ...connectConfigOf(info), keepaliveInterval: 20, keepaliveCountMax: 2 });
+    const eager = await sshConnect({ ...connectConfigOf(info), keepaliveInterval: 250, keepaliveCountMax: 3 });
     t.teardown(() => eager.end());
-    t.match(await sshExec(eager, 'sleep 0.5; echo alive'), { stdout: 'alive\n', code: 0 }, 'keepalive requests are answered');
+    t.match(await sshExec(eager, 'sleep 1.5; echo alive'), { stdout: 'alive\n', code: 0 }, 'keepalive requests are answered');
 
     // OpenSSH refuses the `signal` request for sessions under a ForceCommand, which sshd mode needs.
     if (mode === 'ssh2') {
