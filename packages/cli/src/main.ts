@@ -1,5 +1,6 @@
 import { createLogger, isLogLevel, toRunnerError, type LogLevel } from '@fleetrunner/common';
 import { configValidate } from './commands/config-validate.js';
+import { execCommand } from './exec/exec-command.js';
 import { fleetingConformance } from './commands/fleeting-conformance.js';
 import { processOutput, type Output } from './output.js';
 import { versionBlock } from './version.js';
@@ -7,6 +8,7 @@ import { versionBlock } from './version.js';
 const USAGE = `Usage: runner <command> [options]
 
 Commands:
+  exec [--config F] [JOB…]        run a .gitlab-ci.yml's jobs on autoscaled instances (default: local plugin)
   config validate [--config F]    check a config.toml (errors and warnings with file, line and key path)
   fleeting conformance <plugin>   run the fleeting conformance suite against a plugin binary ("local" = embedded)
   --version                       print version information
@@ -42,6 +44,7 @@ export async function main(argv: string[], io: Output = processOutput): Promise<
     }
     if (cmd === 'fleeting' && sub === 'conformance') return await fleetingConformance(args, io, logger);
     if (cmd === 'config' && sub === 'validate') return await configValidate(args, io);
+    if (cmd === 'exec') return await execCommand(rest.slice(1), io, logger);
     if (cmd === undefined || cmd === '--help' || cmd === '-h' || cmd === 'help') {
       io.out(USAGE);
       return cmd === undefined ? 2 : 0;

@@ -11,6 +11,7 @@ import {
   type StageName,
 } from '../shell/index.js';
 import { runStageScript, type StageRun } from './stage-exec.js';
+import { extractRemote, shq } from '../files/remote-tree.js';
 import { archiveCaches, downloadArtifacts, restoreCaches, uploadArtifacts } from './transfers.js';
 import type { JobContext, JobResult, StageRecord } from './types.js';
 
@@ -246,6 +247,15 @@ class JobRun {
 
   /** get_sources with GET_SOURCES_ATTEMPTS, clearing the work tree before a retry. */
   private async getSources(): Promise<boolean> {
+    const archive = this.ctx.sourceArchive;
+    if (archive) {
+      const dir = this.env.paths.projectDir;
+      return this.transferStage('get_sources', async (signal) => {
+        this.ctx.log.write(`\x1b[32;1mCopying the local working tree into ${dir}\x1b[0;m\n`);
+        await replaceRemoteDir(this.ctx.connection, dir, signal);
+        await extractRemote(this.ctx.connection, dir, archive(), { signal });
+      }, { failJob: true });
+    }
     const attempts = this.env.settings.getSourcesAttempts;
     for (let i = 1; i <= attempts; i++) {
       if (i > 1) {
@@ -290,6 +300,12 @@ class JobRun {
     this.stages.push({ name: stage, durationMs: c.clock.now() - started, outcome });
     return outcome === 'success' || !opts.failJob;
   }
+}
+
+/** Empties (or creates) a directory on the instance. */
+async function replaceRemoteDir(conn: JobContext['connection'], dir: string, signal: AbortSignal): Promise<void> {
+  const res = await conn.exec(`rm -rf ${shq(dir)} && mkdir -p ${shq(dir)}`, { signal });
+  if (res.exitCode !== 0) throw new RunnerError('internal', `clearing ${dir}: exit ${res.exitCode ?? res.signal}`);
 }
 
 function reasonText(reason: unknown): string {

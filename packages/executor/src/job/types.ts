@@ -74,6 +74,11 @@ export interface JobContext {
   cancelSignal?: AbortSignal;
   /** Fires when the instance is lost: the job fails with a system failure. */
   lostSignal?: AbortSignal;
+  /**
+   * Sources as a tar stream (`runner exec` ships the local working tree this way). When set, get_sources clears the
+   * project dir and extracts it there instead of running git.
+   */
+  sourceArchive?: () => Readable;
 }
 
 /** Timing and outcome of one stage. */

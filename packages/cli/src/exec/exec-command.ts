@@ -1,0 +1,147 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { homedir, tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { RunnerError, systemClock, type Logger } from '@fleetrunner/common';
+import { formatDiagnostics, loadConfig, parseConfig, type RunnerConfig, type RunnerEntry } from '@fleetrunner/config';
+import { LocalArchiveStore } from '@fleetrunner/executor';
+import { startFleet } from '../fleet.js';
+import { table, type Output } from '../output.js';
+import { cliVersion } from '../version.js';
+import { createSchedule, loadPipeline } from './pipeline/index.js';
+import { runPipeline, type JobReport } from './run-pipeline.js';
+
+export const usage = `Usage: runner exec [--config FILE] [--runner NAME] [--file .gitlab-ci.yml] [--report FILE] [JOB…]
+
+Runs the jobs of a .gitlab-ci.yml on autoscaled instances through the real path: the config's
+[runners.autoscaler] (plugin process, taskscaler), the SSH connector and the instance executor.
+Without --config, the embedded "local" plugin (instances are SSH servers on this machine).
+Named JOBs run with the jobs they need. Exit 1 when the pipeline fails.`;
+
+/** The runner `runner exec` uses without a config file: the local plugin, a few small instances. */
+const DEFAULT_CONFIG = `
+concurrent = 4
+[[runners]]
+name = "exec"
+url = "http://localhost"
+token = "exec-local"
+executor = "instance"
+shell = "bash"
+[runners.autoscaler]
+plugin = "local"
+capacity_per_instance = 2
+max_instances = 3
+delete_instances_on_shutdown = true
+[runners.autoscaler.state_storage]
+enabled = false
+`;
+
+async function chooseRunner(configFile: string | undefined, name: string | undefined, io: Output): Promise<{ config: RunnerConfig; runner: RunnerEntry; file: string }> {
+  const result = configFile ? await loadConfig(configFile, { env: process.env }) : parseConfig(DEFAULT_CONFIG, { file: '(built-in exec config)', env: {} });
+  if (result.errors.length > 0 || !result.config) throw new RunnerError('invalid_argument', formatDiagnostics(result));
+  if (configFile && result.warnings.length > 0) io.err(formatDiagnostics(result));
+  const runners = result.config.runners.filter((r) => r.autoscaler !== undefined && (!name || r.name === name));
+  const runner = runners[0];
+  if (!runner) throw new RunnerError('invalid_argument', `${result.file}: no [[runners]] entry${name ? ` named ${JSON.stringify(name)}` : ''} with [runners.autoscaler]`);
+  return { config: result.config, runner, file: result.file };
+}
+
+function formatMs(ms: number | undefined): string {
+  if (ms === undefined) return '';
+  return ms < 1000 ? `${ms}ms` : `${(ms / 1000).toFixed(1)}s`;
+}
+
+function summary(reports: JobReport[]): string {
+  return table(
+    ['JOB', 'STATUS', 'INSTANCE', 'SLOT', 'DURATION', 'STAGES'],
+    reports.map((r) => [
+      r.name,
+      r.status + (r.allowedToFail && r.status === 'failed' ? ' (allowed)' : '') + (r.exitCode !== undefined && r.status !== 'success' ? ` exit ${r.exitCode}` : ''),
+      r.instanceId ?? '',
+      r.slot === undefined ? '' : String(r.slot),
+      formatMs(r.durationMs),
+      r.stages.map((s) => `${s.name} ${formatMs(s.durationMs)}`).join(', ') || (r.message ?? ''),
+    ]),
+  );
+}
+
+/** `runner exec`. */
+export async function execCommand(args: string[], io: Output, logger: Logger): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: {
+      config: { type: 'string', short: 'c' },
+      runner: { type: 'string' },
+      file: { type: 'string', short: 'f', default: '.gitlab-ci.yml' },
+      report: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help) {
+    io.out(usage);
+    return 0;
+  }
+  const ciFile = resolve(values.file);
+  const { config, runner } = await chooseRunner(values.config, values.runner, io);
+  const autoscaler = runner.autoscaler!;
+  const pipeline = await loadPipeline(ciFile, { projectDir: dirname(ciFile) });
+  for (const w of pipeline.warnings) io.err(`${w.file}:${w.line}: warning: ${w.path ? `${w.path}: ` : ''}${w.message}`);
+  if (!pipeline.run) {
+    io.out(`pipeline does not run: ${pipeline.reason ?? 'workflow rules'}`);
+    return 0;
+  }
+  const schedule = createSchedule(pipeline, { only: positionals });
+  const slug = pipeline.projectDir.replace(/[^A-Za-z0-9._-]+/g, '_');
+  const cacheRoot = join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'fleetrunner', 'exec', slug);
+  const runDir = join(tmpdir(), `fleetrunner-exec-${process.pid}`);
+  mkdirSync(runDir, { recursive: true });
+  const concurrent = Math.max(1, runner.limit > 0 ? Math.min(runner.limit, config.concurrent) : config.concurrent);
+  io.out(`runner exec ${cliVersion()}: ${schedule.jobs.length} job(s) from ${ciFile}, plugin ${autoscaler.plugin}, concurrent ${concurrent}, ${autoscaler.capacityPerInstance} job(s) per instance, max ${autoscaler.maxInstances || 'unlimited'} instance(s)`);
+  const fleet = await startFleet(autoscaler, { logger, defaultStateDir: join(runDir, 'state') });
+  const stop = new AbortController();
+  const onSignal = (): void => stop.abort(new RunnerError('aborted', 'interrupted'));
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  let reports: JobReport[];
+  try {
+    reports = await runPipeline({
+      pipeline,
+      schedule,
+      fleet,
+      settings: {
+        shell: runner.shell === 'sh' ? 'sh' : 'bash',
+        buildsDir: runner.buildsDir,
+        cacheDir: runner.cacheDir,
+        shortToken: runner.token.replace(/^glrt-/, '').slice(0, 9) || 'exec',
+        environment: runner.environment,
+        featureFlags: runner.featureFlags,
+        useSlotCgroups: runner.useSlotCgroups,
+        slotCgroupTemplate: runner.slotCgroupTemplate,
+        managerHostname: '',
+        runnerVersion: { version: cliVersion(), revision: '' },
+      },
+      concurrent,
+      cache: new LocalArchiveStore(cacheRoot),
+      artifacts: new LocalArchiveStore(join(runDir, 'artifacts')),
+      clock: systemClock,
+      logger,
+      signal: stop.signal,
+      onJobStart: (job, where) => io.out(`▶ ${job.name} started on ${where.instanceId} slot ${where.slot}`),
+      onJobEnd: (r) => {
+        io.out(`\n━━━ ${r.name} (${r.status}) ${'━'.repeat(Math.max(3, 60 - r.name.length))}\n${r.log.trimEnd()}\n`);
+      },
+    });
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    await fleet.stop();
+  }
+  io.out('\n' + summary(reports));
+  const status = schedule.status();
+  io.out(`\npipeline ${status}`);
+  if (values.report) {
+    writeFileSync(values.report, JSON.stringify({ status, jobs: reports.map((r) => ({ ...r, log: undefined })) }, null, 2) + '\n');
+  }
+  return status === 'success' ? 0 : 1;
+}

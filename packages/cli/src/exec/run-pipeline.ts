@@ -1,0 +1,165 @@
+import { hostname } from 'node:os';
+import { linkSignals, toRunnerError, type Clock, type Logger } from '@fleetrunner/common';
+import { LocalArtifactBackend, runJob, type ArchiveStore, type ExecutorSettings, type JobResult as ExecJobResult, type StageRecord } from '@fleetrunner/executor';
+import { StreamMasker, type JobDependency } from '@fleetrunner/gitlab';
+import type { Fleet } from '../fleet.js';
+import { payloadOf } from './payload.js';
+import type { Pipeline, PlannedJob, Schedule } from './pipeline/index.js';
+import { LowestFree } from './slots.js';
+import { sourceArchive, sourceFileList } from './sources.js';
+
+/** One job's run, for the summary and the JSON report. */
+export interface JobReport {
+  name: string;
+  stage: string;
+  status: 'success' | 'failed' | 'canceled' | 'skipped' | 'manual';
+  allowedToFail: boolean;
+  exitCode?: number;
+  failureReason?: string;
+  message?: string;
+  instanceId?: string;
+  slot?: number;
+  startedAt?: string;
+  finishedAt?: string;
+  durationMs?: number;
+  stages: StageRecord[];
+  log: string;
+}
+
+/** What the pipeline runner needs. */
+export interface PipelineRunOptions {
+  pipeline: Pipeline;
+  schedule: Schedule;
+  fleet: Fleet;
+  settings: ExecutorSettings;
+  /** Max jobs at once (`concurrent`, and the runner's `limit` when lower). */
+  concurrent: number;
+  cache: ArchiveStore;
+  artifacts: ArchiveStore;
+  clock: Clock;
+  logger: Logger;
+  /** Called when a job starts and when it ends (for live progress). */
+  onJobStart?(job: PlannedJob, where: { instanceId: string; slot: number }): void;
+  onJobEnd?(report: JobReport): void;
+  signal?: AbortSignal;
+}
+
+/**
+ * Runs the scheduled jobs of a local pipeline through the real path — taskscaler acquisition, SSH connector,
+ * executor — at most `concurrent` at once, and returns a report per job in pipeline order.
+ */
+export async function runPipeline(o: PipelineRunOptions): Promise<JobReport[]> {
+  const reports = new Map<string, JobReport>();
+  const producedArtifacts = new Map<string, number>();
+  const running = new Set<Promise<void>>();
+  const concurrentIds = new LowestFree();
+  const projectIds = new LowestFree();
+  const files = sourceFileList(o.pipeline.projectDir);
+  const managerHostname = hostname();
+
+  const runOne = async (job: PlannedJob): Promise<void> => {
+    const key = `exec-${job.name}-${o.clock.now()}`;
+    const started = o.clock.now();
+    const report: JobReport = { name: job.name, stage: job.stage, status: 'failed', allowedToFail: false, stages: [], log: '' };
+    const masker = new StreamMasker(job.variables.filter((x) => x.masked && x.value).map((x) => x.value));
+    const chunks: Buffer[] = [];
+    const log = (chunk: string | Buffer): void => {
+      chunks.push(masker.write(typeof chunk === 'string' ? Buffer.from(chunk) : chunk));
+    };
+    const deps: JobDependency[] = job.dependencies.flatMap((name) => {
+      const id = producedArtifacts.get(name);
+      return id === undefined ? [] : [{ id, token: '', name, artifactsFile: { filename: 'artifacts.tar', size: 0 } }];
+    });
+    const payload = payloadOf(job, deps);
+    const cid = concurrentIds.take();
+    const pid = projectIds.take();
+    const link = linkSignals(o.signal);
+    let result: ExecJobResult;
+    try {
+      const acq = await o.fleet.taskscaler.acquire(key, { signal: link.signal });
+      report.instanceId = acq.instanceId;
+      report.slot = acq.slot;
+      report.startedAt = new Date(o.clock.now()).toISOString();
+      o.onJobStart?.(job, { instanceId: acq.instanceId, slot: acq.slot });
+      try {
+        log(`Running with fleetrunner on ${managerHostname}\n`);
+        log(`Preparing the "instance" executor\nDialing instance ${acq.instanceId}...\n`);
+        const connection = await o.fleet.connector.connect(acq.connectInfo, { signal: link.signal });
+        log(`Instance ${acq.instanceId} connected\n`);
+        result = await runJob({
+          payload,
+          connection,
+          instanceId: acq.instanceId,
+          slot: acq.slot,
+          concurrentId: cid,
+          concurrentProjectId: pid,
+          settings: { ...o.settings, managerHostname },
+          log: { write: log },
+          artifacts: new LocalArtifactBackend(o.artifacts, payload.id),
+          cache: o.cache,
+          clock: o.clock,
+          logger: o.logger,
+          abortSignal: link.signal,
+          lostSignal: acq.signal,
+          sourceArchive: () => sourceArchive(o.pipeline.projectDir, files),
+        });
+      } finally {
+        acq.release();
+      }
+    } catch (err) {
+      const e = toRunnerError(err);
+      log(`\x1b[31;1mERROR: Preparation failed: ${e.message}\x1b[0;m\n`);
+      result = { status: 'failed', failureReason: 'runner_system_failure', message: e.message, stages: [], durationMs: o.clock.now() - started };
+    } finally {
+      link.dispose();
+      concurrentIds.give(cid);
+      projectIds.give(pid);
+    }
+    chunks.push(masker.flush());
+    report.log = Buffer.concat(chunks).toString();
+    report.status = result.status;
+    report.stages = result.stages;
+    report.finishedAt = new Date(o.clock.now()).toISOString();
+    report.durationMs = o.clock.now() - started;
+    if (result.exitCode !== undefined) report.exitCode = result.exitCode;
+    if (result.failureReason) report.failureReason = result.failureReason;
+    if (result.message) report.message = result.message;
+    if (job.artifacts.length > 0 && result.stages.some((s) => s.name.startsWith('upload_artifacts') && s.outcome === 'success')) producedArtifacts.set(job.name, payload.id);
+    const outcome = o.schedule.finish(job.name, { status: result.status, ...(result.exitCode !== undefined ? { exitCode: result.exitCode } : {}), ...(result.failureReason ? { failureReason: result.failureReason } : {}) });
+    report.allowedToFail = o.schedule.jobs.find((j) => j.job.name === job.name)?.allowedToFail ?? false;
+    reports.set(job.name, report);
+    o.onJobEnd?.(report);
+    if (outcome === 'retry') log(`Retrying ${job.name}\n`);
+  };
+
+  const wake = { fn: (): void => {} };
+  while (!o.schedule.done()) {
+    if (o.signal?.aborted) o.schedule.cancel();
+    for (const job of o.schedule.ready()) {
+      if (running.size >= o.concurrent) break;
+      o.schedule.start(job.name);
+      const p: Promise<void> = runOne(job)
+        .catch((err: unknown) => o.logger.error('job runner failed', { job: job.name, error: toRunnerError(err).message }))
+        .finally(() => {
+          running.delete(p);
+          wake.fn();
+        });
+      running.add(p);
+    }
+    if (running.size === 0) break;
+    await new Promise<void>((resolve) => (wake.fn = resolve));
+  }
+  await Promise.all(running);
+  return o.schedule.jobs.map(
+    (j) =>
+      reports.get(j.job.name) ?? {
+        name: j.job.name,
+        stage: j.job.stage,
+        status: j.state === 'manual' ? 'manual' : j.state === 'canceled' ? 'canceled' : 'skipped',
+        allowedToFail: false,
+        ...(j.reason ? { message: j.reason } : {}),
+        stages: [],
+        log: '',
+      },
+  );
+}

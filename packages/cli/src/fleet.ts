@@ -1,0 +1,125 @@
+import { readFileSync } from 'node:fs';
+import { RunnerError, toRunnerError, type Logger } from '@fleetrunner/common';
+import type { AutoscalerConfig } from '@fleetrunner/config';
+import { SshConnector } from '@fleetrunner/connector';
+import { defaultConnectorConfig, runPlugin, type ConnectorConfig, type RunningPlugin } from '@fleetrunner/fleeting';
+import { createTaskscaler, type Taskscaler } from '@fleetrunner/taskscaler';
+import { resolvePluginPath } from './plugin-path.js';
+
+/** A runner's autoscaled fleet: the plugin process, the taskscaler over it, and the SSH connector to its instances. */
+export interface Fleet {
+  readonly pluginPath: string;
+  readonly plugin: RunningPlugin;
+  readonly taskscaler: Taskscaler;
+  readonly connector: SshConnector;
+  /** Shuts the taskscaler down (deleting or persisting instances per config), closes connections, stops the plugin. */
+  stop(): Promise<void>;
+}
+
+/** Options of {@link startFleet}. */
+export interface FleetOptions {
+  logger: Logger;
+  /** State storage directory when the config leaves it empty. */
+  defaultStateDir?: string;
+  signal?: AbortSignal;
+}
+
+function connectorConfigOf(a: AutoscalerConfig): ConnectorConfig {
+  const c = a.connectorConfig;
+  let key: Uint8Array = new Uint8Array();
+  if (c.keyPath) {
+    try {
+      key = readFileSync(c.keyPath);
+    } catch (err) {
+      throw new RunnerError('invalid_argument', `connector_config.key_path: reading ${c.keyPath}: ${toRunnerError(err).message}`);
+    }
+  }
+  return defaultConnectorConfig({
+    os: c.os,
+    arch: c.arch,
+    protocol: c.protocol,
+    protocolPort: c.protocolPort,
+    username: c.username,
+    password: c.password,
+    key,
+    useStaticCredentials: c.useStaticCredentials,
+    keepaliveMs: c.keepaliveMs,
+    timeoutMs: c.timeoutMs,
+  });
+}
+
+/**
+ * Starts the plugin named by `[runners.autoscaler] plugin`, a taskscaler with the autoscaler settings, and the
+ * connector. `instance_ready_command` runs on every new instance before it takes work.
+ */
+export async function startFleet(a: AutoscalerConfig, options: FleetOptions): Promise<Fleet> {
+  const logger = options.logger;
+  const connector = connectorConfigOf(a);
+  const pluginPath = resolvePluginPath(a.plugin);
+  const plugin = await runPlugin(pluginPath, { logger });
+  const ssh = new SshConnector({ settings: { ...connector, useExternalAddr: a.connectorConfig.useExternalAddr }, logger });
+  let taskscaler: Taskscaler;
+  try {
+    const stateDir = a.stateStorage.dir || options.defaultStateDir;
+    taskscaler = await createTaskscaler(
+      plugin.group,
+      {
+        capacityPerInstance: a.capacityPerInstance,
+        maxUseCount: a.maxUseCount,
+        maxInstances: a.maxInstances,
+        instanceAcquireTimeoutMs: a.instanceAcquireTimeoutMs,
+        updateIntervalMs: a.updateIntervalMs,
+        updateIntervalWhenExpectingMs: a.updateIntervalWhenExpectingMs,
+        deletionRetryIntervalMs: a.deletionRetryIntervalMs,
+        shutdownDeletionIntervalMs: a.shutdownDeletionIntervalMs,
+        shutdownDeletionRetries: a.shutdownDeletionRetries,
+        failureThreshold: a.failureThreshold,
+        reservationThrottling: a.reservationThrottling,
+        deleteInstancesOnShutdown: a.deleteInstancesOnShutdown,
+        scaleThrottle: { limit: Number.isFinite(a.scaleThrottle.limitPerSecond) ? a.scaleThrottle.limitPerSecond : -1, burst: a.scaleThrottle.burst },
+        stateStorage: { enabled: a.stateStorage.enabled && Boolean(stateDir), ...(stateDir ? { dir: stateDir } : {}), keepInstanceWithAcquisitions: a.stateStorage.keepInstanceWithAcquisitions },
+        policies: a.policies,
+        instanceGroup: { pluginConfig: a.pluginConfig, connector },
+      },
+      {
+        logger,
+        ...(options.signal ? { signal: options.signal } : {}),
+        hooks: {
+          ...(a.instanceReadyCommand
+            ? {
+                instanceReady: async (instance, { signal }) => {
+                  const conn = await ssh.connect(instance.connectInfo, { signal });
+                  let out = '';
+                  const res = await conn.exec(a.instanceReadyCommand, { signal, onStdout: (c) => (out += c.toString()), onStderr: (c) => (out += c.toString()) });
+                  if (res.exitCode !== 0) {
+                    throw new RunnerError('instance_unhealthy', `instance_ready_command on ${instance.id} exited ${res.exitCode ?? res.signal}: ${out.trim().slice(-500)}`);
+                  }
+                },
+              }
+            : {}),
+          heartbeat: (instance, { signal }) => plugin.group.heartbeat(instance.id, { signal }),
+        },
+      },
+    );
+  } catch (err) {
+    ssh.shutdown();
+    await plugin.stop();
+    throw err;
+  }
+  let stopping: Promise<void> | undefined;
+  return {
+    pluginPath,
+    plugin,
+    taskscaler,
+    connector: ssh,
+    stop: () =>
+      (stopping ??= (async () => {
+        try {
+          await taskscaler.shutdown();
+        } finally {
+          ssh.shutdown();
+          await plugin.stop();
+        }
+      })()),
+  };
+}
