@@ -9,6 +9,8 @@ import type { Acquisition } from './taskscaler.js';
 /** What the slot book-keeping needs from the instance lifecycle. */
 export interface SlotSupport {
   running(): boolean;
+  /** Cached connect info when a slot on `r` can be handed out without waiting (fresh, no health check). */
+  ready(r: InstanceRecord): ConnectInfo | undefined;
   /** Connect info (cached or fresh) and, with a heartbeat hook, a health check. Rejects on failure. */
   prepare(r: InstanceRecord, signal: AbortSignal): Promise<ConnectInfo>;
   refreshConnectInfo(r: InstanceRecord, signal: AbortSignal | undefined): Promise<ConnectInfo>;
@@ -32,9 +34,13 @@ class Entry implements SlotHolder {
   instance: InstanceRecord | undefined;
   slot = -1;
   acquiredAt = 0;
-  loss = new AbortController();
-  readonly cancel = new AbortController();
   waiter: Waiter | undefined;
+  /** Set when the instance is lost; the signal is made on first use (AbortControllers cost microseconds). */
+  lostReason: Error | undefined;
+  private lossCtl: AbortController | undefined;
+  /** Set by release/shutdown before the acquisition completed. */
+  cancelled: unknown;
+  private cancelCtl: AbortController | undefined;
 
   constructor(
     readonly key: string,
@@ -43,6 +49,37 @@ class Entry implements SlotHolder {
 
   lose(reason: Error): void {
     this.owner.lost(this, reason);
+  }
+
+  lossSignal(): AbortSignal {
+    if (!this.lossCtl) {
+      this.lossCtl = new AbortController();
+      if (this.lostReason) this.lossCtl.abort(this.lostReason);
+    }
+    return this.lossCtl.signal;
+  }
+
+  markLost(reason: Error): void {
+    this.lostReason = reason;
+    this.lossCtl?.abort(reason);
+  }
+
+  resetLoss(): void {
+    this.lostReason = undefined;
+    this.lossCtl = undefined;
+  }
+
+  cancelSignal(): AbortSignal {
+    if (!this.cancelCtl) {
+      this.cancelCtl = new AbortController();
+      if (this.cancelled !== undefined) this.cancelCtl.abort(this.cancelled);
+    }
+    return this.cancelCtl.signal;
+  }
+
+  cancel(reason: unknown): void {
+    this.cancelled = reason;
+    this.cancelCtl?.abort(reason);
   }
 }
 
@@ -63,7 +100,7 @@ class Handle implements Acquisition {
     return this.entry.slot;
   }
   get signal(): AbortSignal {
-    return this.entry.loss.signal;
+    return this.entry.lossSignal();
   }
   refreshConnectInfo(options: { signal?: AbortSignal } = {}): Promise<ConnectInfo> {
     return this.owner.support.refreshConnectInfo(this.instance, options.signal);
@@ -163,8 +200,9 @@ export class Acquisitions {
     if (!e) return false;
     if (e.state !== 'acquired') {
       // A reservation, a waiting acquire or one being handed over: cancel it; the acquire call rejects.
-      e.cancel.abort(new RunnerError('aborted', `acquisition ${key} released before it completed`));
-      e.waiter?.reject(e.cancel.signal.reason);
+      const reason = new RunnerError('aborted', `acquisition ${key} released before it completed`);
+      e.cancel(reason);
+      e.waiter?.reject(reason);
       this.finish(e);
       return true;
     }
@@ -196,7 +234,7 @@ export class Acquisitions {
   rejectAll(err: Error): void {
     for (const e of [...this.entries.values()]) {
       if (e.state === 'acquired') continue;
-      e.cancel.abort(err);
+      e.cancel(err);
       e.waiter?.reject(err);
       this.finish(e);
     }
@@ -217,10 +255,10 @@ export class Acquisitions {
       e.state = 'done';
       this.entries.delete(e.key);
       e.instance = undefined;
-      e.loss.abort(reason);
+      e.markLost(reason);
     } else if (e.state === 'preparing') {
-      // The hand-over notices through the loss signal and goes back to waiting.
-      e.loss.abort(reason);
+      // The hand-over notices and goes back to waiting.
+      e.markLost(reason);
     }
   }
 
@@ -235,7 +273,7 @@ export class Acquisitions {
   private unbind(e: Entry): void {
     const r = e.instance;
     e.instance = undefined;
-    e.loss = new AbortController();
+    e.resetLoss();
     if (r && !r.gone) {
       this.ctx.fleet.unplace(r, e.slot, false, this.ctx.clock.now());
       this.support.released(r);
@@ -279,21 +317,21 @@ export class Acquisitions {
 
   /** Finishes the hand-over of `r`'s slot; undefined = try again (instance lost or unhealthy). */
   private async complete(e: Entry, r: InstanceRecord, signal: AbortSignal | undefined): Promise<Acquisition | undefined> {
-    const link = linkSignals(signal, e.cancel.signal, e.loss.signal);
+    // Fast path: connect info cached and no health check to run, nothing to wait for.
+    const cached = this.support.ready(r);
+    if (cached) return this.acquired(e, r, cached);
+    const link = linkSignals(signal, e.cancelSignal(), e.lossSignal());
     try {
       const info = await this.support.prepare(r, link.signal);
-      if (e.cancel.signal.aborted) throw e.cancel.signal.reason;
+      if (e.cancelled !== undefined) throw e.cancelled;
       if (signal?.aborted) throw abortError(signal);
-      if (r.gone || e.instance !== r || e.loss.signal.aborted) return this.retry(e);
-      e.state = 'acquired';
-      e.acquiredAt = this.ctx.clock.now();
-      this.ctx.persister.markDirty();
-      return new Handle(e, r, info, this);
+      if (r.gone || e.instance !== r || e.lostReason) return this.retry(e);
+      return this.acquired(e, r, info);
     } catch (err) {
-      if (e.cancel.signal.aborted) throw e.cancel.signal.reason;
+      if (e.cancelled !== undefined) throw e.cancelled;
       if (signal?.aborted) throw abortError(signal);
       // Lost while being handed over: its slot went with it; wait for another.
-      if (r.gone || e.instance !== r || e.loss.signal.aborted) return this.retry(e);
+      if (r.gone || e.instance !== r || e.lostReason) return this.retry(e);
       this.unbind(e);
       this.support.healthFailure(r, err);
       return this.retry(e);
@@ -302,9 +340,16 @@ export class Acquisitions {
     }
   }
 
+  private acquired(e: Entry, r: InstanceRecord, info: ConnectInfo): Acquisition {
+    e.state = 'acquired';
+    e.acquiredAt = this.ctx.clock.now();
+    this.ctx.persister.markDirty();
+    return new Handle(e, r, info, this);
+  }
+
   private retry(e: Entry): undefined {
     e.instance = undefined;
-    e.loss = new AbortController();
+    e.resetLoss();
     e.state = 'pending';
     this.pending++;
     return undefined;

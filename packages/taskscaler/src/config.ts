@@ -50,6 +50,8 @@ export interface TaskscalerConfig {
     dir?: string;
     /** Keep a restored instance that still had acquisitions (they are released either way). Default false. */
     keepInstanceWithAcquisitions?: boolean;
+    /** At most one save per this many ms (shutdown always saves). Default 1000; negative = after every change. */
+    minSaveIntervalMs?: number;
   };
   /** Initial policy list (see `configureSchedule`). Default: none → idle_count 0. */
   policies?: readonly PolicyConfig[];
@@ -83,7 +85,7 @@ export interface ResolvedConfig {
   /** Instances per second; Infinity = unlimited. */
   throttleLimit: number;
   throttleBurst: number;
-  stateStorage: { enabled: boolean; dir: string | undefined; keepInstanceWithAcquisitions: boolean };
+  stateStorage: { enabled: boolean; dir: string | undefined; keepInstanceWithAcquisitions: boolean; minSaveIntervalMs: number };
   policies: CompiledPolicy[];
   instanceGroup: InitSettings;
   initTimeoutMs: number;
@@ -98,14 +100,16 @@ function count(path: string, v: number | undefined, dflt: number, min = 0): numb
   return v === 0 ? dflt : v;
 }
 
-function duration(path: string, v: number | undefined, dflt: number, zeroIsDefault = true): number {
+function duration(path: string, v: number | undefined, dflt: number): number {
   if (v === undefined) return dflt;
   if (!Number.isFinite(v)) throw invalid(path, `must be a finite number of milliseconds, got ${v}`);
-  if (v <= 0) {
-    if (zeroIsDefault) return dflt;
-    throw invalid(path, `must be > 0, got ${v}`);
-  }
-  return v;
+  return v <= 0 ? dflt : v;
+}
+
+function saveInterval(v: number | undefined): number {
+  if (v === undefined || v === 0) return 1_000;
+  if (!Number.isFinite(v)) throw invalid('state_storage.min_save_interval', `must be a finite number of milliseconds, got ${v}`);
+  return Math.max(0, v);
 }
 
 function invalid(path: string, msg: string): RunnerError {
@@ -139,6 +143,7 @@ export function resolveConfig(c: TaskscalerConfig): ResolvedConfig {
       enabled: c.stateStorage?.enabled ?? true,
       dir: c.stateStorage?.dir,
       keepInstanceWithAcquisitions: c.stateStorage?.keepInstanceWithAcquisitions ?? false,
+      minSaveIntervalMs: saveInterval(c.stateStorage?.minSaveIntervalMs),
     },
     policies: compilePolicies(c.policies ?? []),
     instanceGroup: c.instanceGroup ?? { pluginConfig: {}, connector: defaultConnectorConfig() },

@@ -206,11 +206,18 @@ export class Lifecycle implements SlotSupport {
     return info;
   }
 
+  ready(r: InstanceRecord): ConnectInfo | undefined {
+    return this.ctx.hooks.heartbeat ? undefined : this.fresh(r);
+  }
+
+  private fresh(r: InstanceRecord): ConnectInfo | undefined {
+    const info = r.connectInfo;
+    if (!info || (info.expiresAt !== undefined && info.expiresAt - EXPIRY_MARGIN_MS <= this.ctx.clock.now())) return undefined;
+    return info;
+  }
+
   async prepare(r: InstanceRecord, signal: AbortSignal): Promise<ConnectInfo> {
-    let info = r.connectInfo;
-    if (!info || (info.expiresAt !== undefined && info.expiresAt - EXPIRY_MARGIN_MS <= this.ctx.clock.now())) {
-      info = await this.fetchConnectInfo(r, signal);
-    }
+    const info = this.fresh(r) ?? (await this.fetchConnectInfo(r, signal));
     if (this.ctx.hooks.heartbeat) {
       await this.ctx.hooks.heartbeat(this.hookInstance(r, info), { signal });
       this.healthy(r);

@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { RunnerError, toRunnerError, type Clock, type Logger, type Timer } from '@fleetrunner/common';
 import type { InstanceGroup, ProviderInfo } from '@fleetrunner/fleeting';
 import { Acquisitions } from './acquisitions.js';
@@ -45,8 +46,12 @@ export class Scaler implements Taskscaler {
   ) {
     const fleet = new Fleet(config.capacityPerInstance, config.maxUseCount);
     const limits = [config.maxInstances, providerInfo.maxSize].filter((n) => n > 0);
-    const persister = new Persister(deps.store, () => this.snapshot(), (err) =>
-      deps.logger.error('saving taskscaler state failed', { err: toRunnerError(err).message, location: deps.store?.location }),
+    const persister = new Persister(
+      deps.store,
+      () => this.snapshot(),
+      (err) => deps.logger.error('saving taskscaler state failed', { err: toRunnerError(err).message, location: deps.store?.location }),
+      deps.clock,
+      config.stateStorage.minSaveIntervalMs,
     );
     this.ctx = {
       group,
@@ -68,6 +73,8 @@ export class Scaler implements Taskscaler {
       track: (p) => this.track(p),
       decide: (d) => this.decide(d),
     };
+    // One listener per in-flight plugin call or hook: many at once is normal here.
+    setMaxListeners(0, this.lifetime.signal);
     this.bucket = new TokenBucket(config.throttleLimit, config.throttleBurst, deps.clock.now());
     this.lifecycle = new Lifecycle(this.ctx, saved, () => this.state === 'running');
     this.acquisitions = new Acquisitions(this.ctx, this.lifecycle);

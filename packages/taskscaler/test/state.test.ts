@@ -58,7 +58,7 @@ t.test('persister: one save at a time; changes during a save fold into one more'
       inFlight--;
     },
   };
-  const p = new Persister(store, () => ({ version: 1, savedAt: version, instances: [] }), () => {});
+  const p = new Persister(store, () => ({ version: 1, savedAt: version, instances: [] }), () => {}, new FakeClock(T0), 0);
   version = 1;
   p.markDirty();
   version = 2;
@@ -72,6 +72,49 @@ t.test('persister: one save at a time; changes during a save fold into one more'
   t.ok(await p.flush());
   t.same(saved, [2, 4], 'a burst → one save; changes during it → one more, which flush waits for');
   t.equal(maxInFlight, 1);
+});
+
+t.test('persister: at most one save per interval; flush saves at once and leaves no timer', async (t) => {
+  const clock = new FakeClock(T0);
+  const store = new MemoryStateStore();
+  let v = 0;
+  const p = new Persister(store, () => ({ version: 1, savedAt: v, instances: [] }), () => {}, clock, 1_000);
+  v = 1;
+  p.markDirty();
+  await clock.advance(0);
+  t.equal(store.saves, 1, 'the first change is saved at once');
+  for (let i = 2; i <= 5; i++) {
+    v = i;
+    p.markDirty();
+    await clock.advance(100);
+  }
+  t.equal(store.saves, 1, 'changes within the interval wait');
+  await clock.advance(600);
+  t.equal(store.saves, 2, 'one save when the interval is over');
+  t.equal(store.state?.savedAt, 5, 'with the latest state');
+  v = 6;
+  p.markDirty();
+  await clock.advance(0);
+  t.equal(store.saves, 2);
+  t.ok(await p.flush());
+  t.equal(store.saves, 3);
+  t.equal(store.state?.savedAt, 6);
+  t.equal(clock.pendingTimers, 0);
+});
+
+t.test('persister: a failing save is reported, and flush says so', async (t) => {
+  const errors: unknown[] = [];
+  let fail = true;
+  const store = {
+    location: 'test',
+    load: () => Promise.resolve(undefined),
+    save: () => (fail ? Promise.reject(new Error('disk full')) : Promise.resolve()),
+  };
+  const p = new Persister(store, () => ({ version: 1, savedAt: 0, instances: [] }), (e) => errors.push(e), new FakeClock(T0), 0);
+  t.notOk(await p.flush());
+  t.match(errors, [{ message: 'disk full' }]);
+  fail = false;
+  t.ok(await p.flush(), 'the next save works again');
 });
 
 t.test('state storage is on by default and needs a directory', async (t) => {
