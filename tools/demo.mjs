@@ -1,13 +1,16 @@
 #!/usr/bin/env node
-// The README's main job: runs on the embedded default, the `local` fleeting plugin (instances are SSH servers on
-// this machine), through the real `runner` binary that set-up linked into node_modules/.bin.
+// The README's main job: the example pipeline (examples/pipeline) run by `runner exec` on the embedded default,
+// the `local` fleeting plugin (instances are SSH servers on this machine), through the real `runner` binary that
+// set-up linked into node_modules/.bin. It runs twice: the second run restores the cache the first one saved.
 import { spawnSync } from 'node:child_process';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const runner = join(root, 'node_modules', '.bin', 'runner');
-const args = ['fleeting', 'conformance', 'local', ...process.argv.slice(2)];
-console.log(`$ runner ${args.join(' ')}`);
-const r = spawnSync(runner, args, { cwd: root, stdio: 'inherit' });
-process.exit(r.status ?? 1);
+const args = ['exec', '--file', 'examples/pipeline/.gitlab-ci.yml', ...process.argv.slice(2)];
+for (const round of [1, 2]) {
+  console.log(`\n$ runner ${args.join(' ')}    # run ${round} of 2${round === 2 ? ': the build job now hits the cache' : ''}`);
+  const r = spawnSync(runner, args, { cwd: root, stdio: 'inherit' });
+  if (r.status !== 0) process.exit(r.status ?? 1);
+}
