@@ -88,6 +88,9 @@ export function sshdArgs(spec: LaunchSpec): string[] {
     'PasswordAuthentication=no',
     'KbdInteractiveAuthentication=no',
     `AllowUsers=${spec.username}`,
+    // sshd starts the ForceCommand with the user's login shell; with HOME pointing at the instance home that shell
+    // finds no rc files there (bash reads ~/.bashrc for commands run by sshd, which can be slow for root).
+    ...(/^[^\s"'\\]+$/.test(spec.home) ? [`SetEnv=HOME=${spec.home}`] : []),
     `ForceCommand=exec ${shQuote(join(spec.dir, 'command.sh'))}`,
     'AcceptEnv=*',
     'AllowTcpForwarding=yes',
