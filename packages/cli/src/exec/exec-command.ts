@@ -32,8 +32,14 @@ plugin = "local"
 capacity_per_instance = 2
 max_instances = 3
 delete_instances_on_shutdown = true
+# Local instances boot in well under a second: poll often while waiting for them, keep them between stages.
+update_interval_when_expecting = "250ms"
+shutdown_deletion_interval = "250ms"
 [runners.autoscaler.state_storage]
 enabled = false
+[[runners.autoscaler.policy]]
+idle_count = 0
+idle_time = "30s"
 `;
 
 async function chooseRunner(configFile: string | undefined, name: string | undefined, io: Output): Promise<{ config: RunnerConfig; runner: RunnerEntry; file: string }> {
