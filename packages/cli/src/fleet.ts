@@ -55,7 +55,7 @@ function connectorConfigOf(a: AutoscalerConfig): ConnectorConfig {
 export async function startFleet(a: AutoscalerConfig, options: FleetOptions): Promise<Fleet> {
   const logger = options.logger;
   const connector = connectorConfigOf(a);
-  const pluginPath = resolvePluginPath(a.plugin);
+  const pluginPath = await resolvePluginPath(a.plugin);
   const plugin = await runPlugin(pluginPath, { logger });
   const ssh = new SshConnector({ settings: { ...connector, useExternalAddr: a.connectorConfig.useExternalAddr }, logger });
   let taskscaler: Taskscaler;

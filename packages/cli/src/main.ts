@@ -1,6 +1,7 @@
 import { createLogger, isLogLevel, toRunnerError, type LogLevel } from '@fleetrunner/common';
 import { configValidate } from './commands/config-validate.js';
 import { execCommand } from './exec/exec-command.js';
+import { fleetingCommand } from './commands/fleeting.js';
 import { fleetingConformance } from './commands/fleeting-conformance.js';
 import { processOutput, type Output } from './output.js';
 import { versionBlock } from './version.js';
@@ -11,6 +12,7 @@ Commands:
   exec [--config F] [JOB…]        run a .gitlab-ci.yml's jobs on autoscaled instances (default: local plugin)
   config validate [--config F]    check a config.toml (errors and warnings with file, line and key path)
   fleeting conformance <plugin>   run the fleeting conformance suite against a plugin binary ("local" = embedded)
+  fleeting install|list|login|package|publish|bundle   fleeting plugins from OCI registries
   --version                       print version information
 
 Global: --log-level trace|debug|info|warn|error (default warn for one-shot commands)`;
@@ -45,6 +47,7 @@ export async function main(argv: string[], io: Output = processOutput): Promise<
     if (cmd === 'fleeting' && sub === 'conformance') return await fleetingConformance(args, io, logger);
     if (cmd === 'config' && sub === 'validate') return await configValidate(args, io);
     if (cmd === 'exec') return await execCommand(rest.slice(1), io, logger);
+    if (cmd === 'fleeting') return await fleetingCommand(sub, args, io);
     if (cmd === undefined || cmd === '--help' || cmd === '-h' || cmd === 'help') {
       io.out(USAGE);
       return cmd === undefined ? 2 : 0;

@@ -1,7 +1,7 @@
-import { accessSync, constants, statSync } from 'node:fs';
-import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { RunnerError } from '@fleetrunner/common';
+import { RunnerError, toRunnerError } from '@fleetrunner/common';
+import { lookPath } from '@fleetrunner/installer';
 
 /** Path of the embedded `local` plugin's executable. */
 export function localPluginPath(): string {
@@ -11,28 +11,15 @@ export function localPluginPath(): string {
 }
 
 /**
- * Resolves a plugin reference to an executable path: `local` is the embedded plugin; a path (relative or absolute)
- * must exist; a bare name is looked up on PATH.
+ * Resolves a `[runners.autoscaler] plugin` reference to an executable: `local` is the embedded plugin; anything
+ * else goes through the installer's lookup (a path as given; the highest installed version matching the
+ * constraint; a bare name on PATH), the same lookup `runner fleeting list` shows.
  */
-export function resolvePluginPath(ref: string, env: NodeJS.ProcessEnv = process.env): string {
+export async function resolvePluginPath(ref: string): Promise<string> {
   if (ref === 'local') return localPluginPath();
-  if (ref.includes('/') || isAbsolute(ref)) {
-    const p = resolve(ref);
-    try {
-      if (!statSync(p).isFile()) throw new Error('not a file');
-    } catch {
-      throw new RunnerError('not_found', `plugin ${ref}: no such file ${p}`);
-    }
-    return p;
+  try {
+    return (await lookPath(ref)).path;
+  } catch (err) {
+    throw new RunnerError('not_found', `plugin ${ref}: ${toRunnerError(err).message} (install it with "runner fleeting install")`, { cause: err });
   }
-  for (const dir of (env.PATH ?? '').split(':').filter(Boolean)) {
-    const p = join(dir, ref);
-    try {
-      accessSync(p, constants.X_OK);
-      if (statSync(p).isFile()) return p;
-    } catch {
-      // not here
-    }
-  }
-  throw new RunnerError('not_found', `plugin ${ref}: not found (not "local", not a file path, not an executable on PATH)`);
 }

@@ -50,7 +50,7 @@ export async function fleetingConformance(args: string[], io: Output, logger: Lo
   const timeoutS = Number(values.timeout);
   if (!Number.isInteger(instances) || instances < 1) throw new RunnerError('invalid_argument', `--instances: expected an integer ≥ 1, got ${values.instances}`);
   if (!(timeoutS > 0)) throw new RunnerError('invalid_argument', `--timeout: expected seconds > 0, got ${values.timeout}`);
-  const path = resolvePluginPath(ref);
+  const path = await resolvePluginPath(ref);
   const pluginConfig = readPluginConfig(values.config, ref);
   io.out(`plugin: ${path}`);
   const plugin = await runPlugin(path, { logger });
