@@ -98,6 +98,16 @@ export function modeSuite(t: Test, mode: LocalMode, subnet: string): void {
     });
     t.equal(pids.length, 2);
     await waitFor(() => pids.every((p) => !pidAlive(p)), { what: `remote processes ${pids.join(', ')} to die` });
+
+    if (mode === 'ssh2') {
+      const dropped = await connect(t, group, id!);
+      const pid = await new Promise<number>((resolve, reject) =>
+        dropped.exec('echo $$; exec sleep 303', (err, stream) => (err ? reject(err) : stream.once('data', (d: Buffer) => resolve(Number(d.toString().trim()))))),
+      );
+      t.ok(pidAlive(pid));
+      dropped.destroy();
+      await waitFor(() => !pidAlive(pid), { what: `remote process ${pid} to die after the connection dropped` });
+    }
   });
 
   t.test(`${mode}: shell sessions, keepalive requests, signals`, async (t) => {
