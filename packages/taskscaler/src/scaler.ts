@@ -11,7 +11,7 @@ import { Persister } from './persister.js';
 import { plan, type Plan } from './planner.js';
 import { PolicySchedule, compilePolicies, type ActivePolicy, type PolicyConfig } from './policy.js';
 import { runShutdown } from './shutdown.js';
-import { buildStats } from './stats-view.js';
+import { buildStats, instanceRows, snapshotState } from './stats-view.js';
 import { Histogram, newCounters, type DecisionCore, type InstanceInfo, type ScalingDecision, type TaskscalerStats } from './stats.js';
 import type { SavedState, StateStore } from './state-store.js';
 import type { Acquisition, Taskscaler, TaskscalerHooks, TaskscalerState } from './taskscaler.js';
@@ -367,20 +367,7 @@ export class Scaler implements Taskscaler {
   }
 
   instances(): InstanceInfo[] {
-    return [...this.ctx.fleet.byId.values()].map((r) => ({
-      id: r.id,
-      state: r.state,
-      pluginState: r.pluginState,
-      cause: r.cause,
-      useCount: r.useCount,
-      acquired: r.acquired,
-      slots: r.slots.map((h) => h?.key ?? ''),
-      createdAt: r.createdAt,
-      readyAt: r.readyAt,
-      idleSince: r.idleSince,
-      failures: r.failures,
-      removalReason: r.removal?.reason,
-    }));
+    return instanceRows(this.ctx.fleet);
   }
 
   /** The decision made last (stats). */
@@ -395,19 +382,6 @@ export class Scaler implements Taskscaler {
   }
 
   private snapshot(): SavedState {
-    const { fleet, clock } = this.ctx;
-    const instances = [...fleet.byId.values()].map((r) => {
-      const s: SavedState['instances'][number] = {
-        id: r.id,
-        cause: r.cause,
-        useCount: r.useCount,
-        createdAt: r.createdAt,
-        acquisitions: r.acquired > 0 ? this.acquisitions.saved(r) : [],
-      };
-      if (r.readyAt !== undefined) s.readyAt = r.readyAt;
-      if (r.removal) s.removing = r.removal.reason;
-      return s;
-    });
-    return { version: 1, savedAt: clock.now(), instances };
+    return snapshotState(this.ctx.fleet, this.acquisitions, this.ctx.clock.now());
   }
 }

@@ -1,5 +1,8 @@
+import type { Acquisitions } from './acquisitions.js';
+import type { Fleet } from './fleet.js';
 import type { Scaler } from './scaler.js';
-import type { TaskscalerStats } from './stats.js';
+import type { SavedInstance, SavedState } from './state-store.js';
+import type { InstanceInfo, TaskscalerStats } from './stats.js';
 
 /** Builds the stats snapshot: one pass over the instances for the slot counts. */
 export function buildStats(s: Scaler): TaskscalerStats {
@@ -47,4 +50,39 @@ export function buildStats(s: Scaler): TaskscalerStats {
     },
     lastDecision: s.latestDecision,
   };
+}
+
+/** One row per known instance. */
+export function instanceRows(fleet: Fleet): InstanceInfo[] {
+  return [...fleet.byId.values()].map((r) => ({
+    id: r.id,
+    state: r.state,
+    pluginState: r.pluginState,
+    cause: r.cause,
+    useCount: r.useCount,
+    acquired: r.acquired,
+    slots: r.slots.map((h) => h?.key ?? ''),
+    createdAt: r.createdAt,
+    readyAt: r.readyAt,
+    idleSince: r.idleSince,
+    failures: r.failures,
+    removalReason: r.removal?.reason,
+  }));
+}
+
+/** What the state file holds: every known instance with its use count and live acquisitions. */
+export function snapshotState(fleet: Fleet, acquisitions: Acquisitions, now: number): SavedState {
+  const instances = [...fleet.byId.values()].map((r) => {
+    const s: SavedInstance = {
+      id: r.id,
+      cause: r.cause,
+      useCount: r.useCount,
+      createdAt: r.createdAt,
+      acquisitions: r.acquired > 0 ? acquisitions.saved(r) : [],
+    };
+    if (r.readyAt !== undefined) s.readyAt = r.readyAt;
+    if (r.removal) s.removing = r.removal.reason;
+    return s;
+  });
+  return { version: 1, savedAt: now, instances };
 }
