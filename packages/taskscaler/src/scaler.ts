@@ -1,5 +1,5 @@
 import { setMaxListeners } from 'node:events';
-import { RunnerError, toRunnerError, type Clock, type Logger, type Timer } from '@fleetrunner/common';
+import { RunnerError, raceAbort, toRunnerError, type Clock, type Logger, type Timer } from '@fleetrunner/common';
 import type { InstanceGroup, ProviderInfo } from '@fleetrunner/fleeting';
 import { Acquisitions } from './acquisitions.js';
 import type { ResolvedConfig } from './config.js';
@@ -137,8 +137,13 @@ export class Scaler implements Taskscaler {
     this.timer = undefined;
     this.acquisitions.rejectAll(notRunning());
     this.lifetime.abort(new RunnerError('aborted', 'taskscaler shutting down'));
-    await this.chain;
-    while (this.tracked.size > 0) await Promise.all([...this.tracked]);
+    try {
+      // Hooks get the aborted lifetime signal; one that ignores it cannot hold shutdown past the caller's signal.
+      await raceAbort(this.chain, signal);
+      while (this.tracked.size > 0) await raceAbort(Promise.all([...this.tracked]), signal);
+    } catch (err) {
+      this.ctx.logger.warn('shutdown: stopped waiting for background work', { err: toRunnerError(err).message });
+    }
     try {
       await runShutdown(this.ctx, this.lifecycle, signal);
     } finally {

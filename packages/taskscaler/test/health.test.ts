@@ -133,3 +133,17 @@ t.test('the plugin reporting timeout replaces the instance', async (t) => {
   t.same(group.calls.increase, [1, 1]);
   await ts.shutdown();
 });
+
+t.test('a hook that ignores its signal holds shutdown only until the caller gives up', async (t) => {
+  const { ts, clock } = await start({ config: { policies: [{ idleCount: 1 }] }, hooks: { instanceReady: () => new Promise<void>(() => {}) } });
+  await clock.advance(2_000);
+  t.equal(ts.stats().instances.readying, 1, 'the hook never returns');
+  const ac = new AbortController();
+  const done = ts.shutdown({ signal: ac.signal });
+  await settle(clock);
+  t.equal(ts.state, 'stopping', 'waiting for the hook');
+  ac.abort(new Error('shutdown_timeout'));
+  await done;
+  t.equal(ts.state, 'stopped');
+  t.equal(clock.pendingTimers, 0);
+});
