@@ -231,3 +231,14 @@ t.test('the final update gives up after the retry limit', async (t) => {
   const fin = await driving(clock, trace.finish({ state: 'success' }));
   t.match(fin, { outcome: 'gave_up', attempts: 3 });
 });
+
+t.test('412 on the final update resends the log from 0 (GitLab answers 416 and the runner resyncs)', async (t) => {
+  const { s, job, trace, clock } = await setup(t);
+  trace.write('hello\n');
+  s.failNext({ method: 'PUT', path: `/api/v4/jobs/${job.id}`, status: 412, body: { message: '412 Precondition Failed' } });
+  const fin = await driving(clock, trace.finish({ state: 'success' }));
+  t.match(fin, { outcome: 'ok', attempts: 2 });
+  t.same(patchRanges(s), ['202 0-5', '416 0-5'], 'the resend from 0 met the stored log');
+  t.equal(s.traceOf(job.id), 'hello\n');
+  t.equal(s.finalStateOf(job.id)?.checksum, s.finalStateOf(job.id)?.storedChecksum);
+});
