@@ -73,10 +73,11 @@ export class GitLabClient {
 
   constructor(options: GitLabClientOptions) {
     if (options.token.trim() === '') throw new RunnerError('invalid_argument', 'runner token is empty');
-    this.transport = new ApiTransport(options);
+    this.info = options.info ?? runnerInfo({ version: '0.0.0' });
+    const userAgent = `gitlab-runner ${this.info.version ?? '0.0.0'} (fleetrunner; node ${process.version}; ${process.platform}/${process.arch})`;
+    this.transport = new ApiTransport({ userAgent, ...options });
     this.token = options.token;
     this.systemId = options.systemId;
-    this.info = options.info ?? runnerInfo({ version: '0.0.0' });
     this.logger = (options.logger ?? nullLogger).child({ component: 'gitlab' });
   }
 
