@@ -1,6 +1,7 @@
 import { RunnerError } from '@fleetrunner/common';
 import { defaultConnectorConfig, type InitSettings } from '@fleetrunner/fleeting';
 import { compilePolicies, type CompiledPolicy, type PolicyConfig } from './policy.js';
+import { DEFAULT_BUCKETS } from './stats.js';
 
 const MINUTE = 60_000;
 
@@ -65,7 +66,12 @@ export interface TaskscalerConfig {
   requestTimeoutMs?: number;
   /** Concurrent readiness hooks / heartbeat hooks. Default 16 each. */
   hookConcurrency?: number;
+  /** Histogram upper bounds in seconds (`instance_*_buckets`); default {@link DEFAULT_BUCKETS} each. */
+  histogramBuckets?: Partial<Record<HistogramName, readonly number[]>>;
 }
+
+/** The histograms in `stats().histograms`. */
+export type HistogramName = 'creationSeconds' | 'readinessSeconds' | 'deletionSeconds' | 'lifeSeconds';
 
 /** {@link TaskscalerConfig} with every default applied and checked. */
 export interface ResolvedConfig {
@@ -92,6 +98,7 @@ export interface ResolvedConfig {
   pluginCallTimeoutMs: number;
   requestTimeoutMs: number;
   hookConcurrency: number;
+  histogramBuckets: Record<HistogramName, readonly number[]>;
 }
 
 function count(path: string, v: number | undefined, dflt: number, min = 0): number {
@@ -104,6 +111,12 @@ function duration(path: string, v: number | undefined, dflt: number): number {
   if (v === undefined) return dflt;
   if (!Number.isFinite(v)) throw invalid(path, `must be a finite number of milliseconds, got ${v}`);
   return v <= 0 ? dflt : v;
+}
+
+function buckets(path: string, v: readonly number[] | undefined): readonly number[] {
+  if (v === undefined || v.length === 0) return DEFAULT_BUCKETS;
+  if (!v.every((b, i) => Number.isFinite(b) && b > 0 && (i === 0 || b > v[i - 1]!))) throw invalid(path, 'must be increasing positive numbers of seconds');
+  return [...v];
 }
 
 function saveInterval(v: number | undefined): number {
@@ -151,5 +164,11 @@ export function resolveConfig(c: TaskscalerConfig): ResolvedConfig {
     pluginCallTimeoutMs: duration('plugin_call_timeout', c.pluginCallTimeoutMs, MINUTE),
     requestTimeoutMs: duration('request_timeout', c.requestTimeoutMs, 10 * MINUTE),
     hookConcurrency: count('hook_concurrency', c.hookConcurrency, 16),
+    histogramBuckets: {
+      creationSeconds: buckets('instance_is_running_time_buckets', c.histogramBuckets?.creationSeconds),
+      readinessSeconds: buckets('instance_readiness_time_buckets', c.histogramBuckets?.readinessSeconds),
+      deletionSeconds: buckets('instance_deletion_time_buckets', c.histogramBuckets?.deletionSeconds),
+      lifeSeconds: buckets('instance_life_duration_buckets', c.histogramBuckets?.lifeSeconds),
+    },
   };
 }

@@ -1,6 +1,6 @@
 export type { Taskscaler, TaskscalerState, TaskscalerDeps, TaskscalerHooks, Acquisition, HookInstance } from './taskscaler.js';
 export { createTaskscaler } from './create.js';
-export { resolveConfig, type TaskscalerConfig, type ResolvedConfig } from './config.js';
+export { resolveConfig, type TaskscalerConfig, type ResolvedConfig, type HistogramName } from './config.js';
 export { compilePolicies, idleTarget, PolicySchedule, DEFAULT_POLICY, type PolicyConfig, type ActivePolicy, type CompiledPolicy } from './policy.js';
 export { CronExpression, zonedParts, localTimeZone, type ZonedParts } from './cron.js';
 export { plan, type Plan, type PlanInput } from './planner.js';

@@ -62,7 +62,12 @@ export class Scaler implements Taskscaler {
       fleet,
       schedule: new PolicySchedule(config.policies),
       counters: newCounters(),
-      histograms: { creationSeconds: new Histogram(), readinessSeconds: new Histogram(), deletionSeconds: new Histogram(), lifeSeconds: new Histogram() },
+      histograms: {
+        creationSeconds: new Histogram(config.histogramBuckets.creationSeconds),
+        readinessSeconds: new Histogram(config.histogramBuckets.readinessSeconds),
+        deletionSeconds: new Histogram(config.histogramBuckets.deletionSeconds),
+        lifeSeconds: new Histogram(config.histogramBuckets.lifeSeconds),
+      },
       persister,
       lifetime: this.lifetime.signal,
       limit: limits.length > 0 ? Math.min(...limits) : Infinity,
