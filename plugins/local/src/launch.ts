@@ -31,7 +31,16 @@ export interface LaunchSpec {
   sshdPath: string;
 }
 
-const INSTANCE_MAIN = fileURLToPath(new URL('./instance/main.js', import.meta.url));
+// The release bundler (tools/release) defines this as the flag that makes its single-file bundle run one of the
+// entries it carries (`<bundle> <flag> instance <dir>`). Run from dist/ it is not defined, and the instance server
+// is its own file.
+declare const FLEETRUNNER_ENTRY_FLAG: string | undefined;
+
+/** The script, and the arguments before the instance directory, that start an ssh2-mode instance server. */
+const INSTANCE_ENTRY: readonly string[] =
+  typeof FLEETRUNNER_ENTRY_FLAG === 'string'
+    ? [fileURLToPath(import.meta.url), FLEETRUNNER_ENTRY_FLAG, 'instance']
+    : [fileURLToPath(new URL('./instance/main.js', import.meta.url))];
 
 /**
  * Binds `ip:port` for a moment to learn that it is free (and, for port 0, which ephemeral port the kernel picks).
@@ -132,7 +141,7 @@ async function writeInstanceFiles(spec: LaunchSpec): Promise<void> {
  */
 export async function launchInstance(spec: LaunchSpec): Promise<ProcessIdentity> {
   await writeInstanceFiles(spec);
-  const [cmd, args] = spec.mode === 'ssh2' ? [process.execPath, [INSTANCE_MAIN, spec.dir]] : [spec.sshdPath, sshdArgs(spec)];
+  const [cmd, args] = spec.mode === 'ssh2' ? [process.execPath, [...INSTANCE_ENTRY, spec.dir]] : [spec.sshdPath, sshdArgs(spec)];
   const log = openSync(join(spec.dir, 'log'), 'a', 0o600);
   try {
     const child = spawn(cmd, args, {
