@@ -11,7 +11,7 @@ export interface Clock {
   now(): number;
   /** Runs `fn` after `ms` milliseconds unless cleared. Real timers are `unref()`ed. */
   setTimeout(fn: () => void, ms: number): Timer;
-  /** Resolves after `ms`, or rejects with the signal's reason when it aborts first. */
+  /** Resolves after `ms`, or rejects with the signal's reason when it aborts first. Keeps the process alive while pending. */
   sleep(ms: number, options?: { signal?: AbortSignal }): Promise<void>;
 }
 
@@ -24,8 +24,18 @@ export const systemClock: Clock = {
     return { clear: () => clearTimeout(t) };
   },
   sleep(ms, options = {}) {
-    return sleepWith(systemClock, ms, options.signal);
+    // An awaited sleep keeps the process alive (unlike background timers): whoever awaits it expects to resume.
+    return sleepWith(refClock, ms, options.signal);
   },
+};
+
+const refClock: Clock = {
+  now: () => Date.now(),
+  setTimeout(fn, ms) {
+    const t = setTimeout(fn, Math.max(0, ms));
+    return { clear: () => clearTimeout(t) };
+  },
+  sleep: (ms, options = {}) => systemClock.sleep(ms, options),
 };
 
 function sleepWith(clock: Clock, ms: number, signal: AbortSignal | undefined): Promise<void> {

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import t, { type Test } from 'tap';
 import { defaultConnectorConfig, runConformance, runPlugin, type RunningPlugin } from '@fleetrunner/fleeting';
@@ -37,17 +38,17 @@ t.test('the plugin binary serves the group over the plugin transport; instances 
   t.notOk(isAlive(rec));
 });
 
-for (const where of ['in process', 'plugin binary'] as const) {
-  t.test(`conformance suite passes (${where})`, async (t) => {
+const sshdInstalled = existsSync('/usr/sbin/sshd');
+for (const mode of ['ssh2', 'sshd'] as const) {
+  for (const where of ['in process', 'plugin binary'] as const) {
+    t.test(`conformance suite passes (${mode} mode, ${where})`, { skip: mode === 'sshd' && !sshdInstalled ? 'OpenSSH sshd is not installed' : false }, async (t) => {
     const dir = tmpDir(t);
     t.teardown(() => purge(dir));
     const p = where === 'plugin binary' ? await runPlugin(BIN, { name: 'local' }) : await runPlugin(() => new LocalInstanceGroup());
     t.teardown(() => p.stop());
-    // The suite's poll sleeps are unref'ed; keep this test process alive while it waits on the instances.
-    const keepAlive = setInterval(() => {}, 1000);
-    t.teardown(() => clearInterval(keepAlive));
-    const report = await runConformance(p.group, { pluginConfig: { state_dir: dir, subnet }, timeoutMs: 60_000, pollIntervalMs: 50 });
+    const report = await runConformance(p.group, { pluginConfig: { state_dir: dir, subnet, mode }, timeoutMs: 60_000, pollIntervalMs: 50 });
     for (const c of report.checks) t.not(c.status, 'fail', `${c.name}: ${c.detail}`);
     t.ok(report.passed);
   });
+  }
 }
