@@ -44,33 +44,48 @@ export async function dialSsh(target: DialTarget, options: { hostKeys: HostKeySt
   const { info, host, port } = target;
   const timeoutMs = info.timeoutMs || DEFAULT_DIAL_TIMEOUT_MS;
   const where = `${info.username}@${host}:${port} (instance ${info.id})`;
+  // An 'abort' listener added to an already aborted signal never fires.
+  if (options.signal?.aborted) throw new RunnerError('aborted', `connecting to ${where}: aborted`);
   const sock = await tcpConnect(host, port, timeoutMs, options.clock, options.signal);
   const client = new Client();
   let hostKeyRejected = false;
   return new Promise<Client>((resolve, reject) => {
-    const onAbort = (): void => {
+    let settled = false;
+    const settle = (err?: RunnerError): void => {
+      if (settled) return;
+      settled = true;
+      options.signal?.removeEventListener('abort', onAbort);
+      client.off('close', onClose);
+      if (err === undefined) {
+        resolve(client);
+        return;
+      }
       client.end();
       sock.destroy();
-      reject(new RunnerError('aborted', `connecting to ${where}: aborted`));
+      reject(err);
     };
+    const onAbort = (): void => settle(new RunnerError('aborted', `connecting to ${where}: aborted`));
+    // ssh2 stops its handshake timer when the socket closes and may emit no error (a server that drops the
+    // connection after its banner): without this the dial would never settle.
+    const onClose = (): void => settle(new RunnerError('unavailable', `connecting to ${where}: the server closed the connection during the SSH handshake`));
     options.signal?.addEventListener('abort', onAbort, { once: true });
-    const done = (): void => options.signal?.removeEventListener('abort', onAbort);
+    if (options.signal?.aborted) onAbort();
     client.once('ready', () => {
-      done();
       client.removeAllListeners('error');
-      resolve(client);
+      settle();
     });
-    client.once('error', (err: Error & { level?: string }) => {
-      done();
-      sock.destroy();
+    client.on('close', onClose);
+    // `on`, not `once`: one failure can emit several errors (a reset is followed by "Instance unusable after fatal
+    // error"), and an 'error' without a listener would crash the process. The first one decides.
+    client.on('error', (err: Error & { level?: string }) => {
       if (hostKeyRejected) {
-        reject(new RunnerError('host_key_changed', `connecting to ${where}: host key changed (pinned ${options.hostKeys.get(info.id)}); refusing to connect`, { cause: err }));
+        settle(new RunnerError('host_key_changed', `connecting to ${where}: host key changed (pinned ${options.hostKeys.get(info.id)}); refusing to connect`, { cause: err }));
       } else if (err.level === 'client-authentication') {
-        reject(new RunnerError('auth_failed', `connecting to ${where}: authentication failed (${describeCredentials(target)})`, { cause: err }));
+        settle(new RunnerError('auth_failed', `connecting to ${where}: authentication failed (${describeCredentials(target)})`, { cause: err }));
       } else if (err.level === 'client-timeout') {
-        reject(new RunnerError('timeout', `connecting to ${where}: SSH handshake timed out after ${timeoutMs} ms`, { cause: err }));
+        settle(new RunnerError('timeout', `connecting to ${where}: SSH handshake timed out after ${timeoutMs} ms`, { cause: err }));
       } else {
-        reject(new RunnerError('unavailable', `connecting to ${where}: ${err.message}`, { cause: err }));
+        settle(new RunnerError('unavailable', `connecting to ${where}: ${err.message}`, { cause: err }));
       }
     });
     client.connect({
