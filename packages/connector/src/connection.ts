@@ -68,7 +68,11 @@ export class SshConnection implements Connection {
       };
       const onLost = (err: Error): void => finish(() => reject(err));
       this.pending.add(onLost);
+      let killing = false;
       const killRemote = (): void => {
+        // Once: the kill itself closes the channel, whose 'close' would otherwise kill the (maybe reused) pgid again.
+        if (killing) return;
+        killing = true;
         const sig = options.signal!;
         const done = (): void => {
           channel.close();
@@ -89,28 +93,39 @@ export class SshConnection implements Connection {
         if (pgid !== undefined) killRemote();
       };
       options.signal?.addEventListener('abort', onAbort, { once: true });
-      channel.on('data', (chunk: Buffer) => {
-        if (head === undefined) {
-          options.onStdout?.(chunk);
+      // Lines before the marker come from the login shell's rc files: pass them on (byte for byte) and keep looking.
+      const scan = (buf: Buffer): void => {
+        let rest = buf;
+        for (let nl = rest.indexOf(0x0a); nl >= 0; nl = rest.indexOf(0x0a)) {
+          const line = rest.subarray(0, nl + 1);
+          rest = rest.subarray(nl + 1);
+          const at = line.indexOf(mark);
+          if (at < 0) {
+            options.onStdout?.(line);
+            continue;
+          }
+          pgid = Number(line.subarray(at + mark.length, nl).toString()) || undefined;
+          head = undefined;
+          if (at > 0) options.onStdout?.(line.subarray(0, at));
+          if (rest.length > 0) options.onStdout?.(rest);
+          if (aborted) killRemote();
           return;
         }
-        head = Buffer.concat([head, chunk]);
-        const nl = head.indexOf(0x0a);
-        if (nl < 0) return;
-        const line = head.subarray(0, nl).toString();
-        const rest = head.subarray(nl + 1);
-        head = undefined;
-        const at = line.indexOf(mark);
-        if (at >= 0) pgid = Number(line.slice(at + mark.length)) || undefined;
-        else options.onStdout?.(Buffer.from(line + '\n'));
-        if (rest.length > 0) options.onStdout?.(rest);
-        if (aborted) killRemote();
+        head = rest;
+      };
+      channel.on('data', (chunk: Buffer) => {
+        if (head === undefined) options.onStdout?.(chunk);
+        else scan(head.length > 0 ? Buffer.concat([head, chunk]) : chunk);
       });
       channel.stderr.on('data', (chunk: Buffer) => options.onStderr?.(chunk));
       channel.on('exit', (code: number | null, signalName?: string) => {
-        result = code === null || code === undefined ? { exitCode: null, ...(signalName ? { signal: signalName } : {}) } : { exitCode: code };
+        // ssh2 reports `SIG`-prefixed names; the contract (and SSH itself) uses the bare name.
+        const sig = signalName?.replace(/^SIG/, '');
+        result = code === null || code === undefined ? { exitCode: null, ...(sig ? { signal: sig } : {}) } : { exitCode: code };
       });
       channel.on('close', () => {
+        if (head !== undefined && head.length > 0) options.onStdout?.(head);
+        head = undefined;
         if (aborted) killRemote();
         else finish(() => resolve(result));
       });
