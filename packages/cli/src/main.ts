@@ -1,5 +1,9 @@
 import { createLogger, isLogLevel, toRunnerError, type LogLevel } from '@fleetrunner/common';
 import { configValidate } from './commands/config-validate.js';
+import { listCommand } from './commands/list.js';
+import { registerCommand } from './commands/register.js';
+import { runCommand } from './commands/run.js';
+import { verifyCommand } from './commands/verify.js';
 import { execCommand } from './exec/exec-command.js';
 import { fleetingCommand } from './commands/fleeting.js';
 import { fleetingConformance } from './commands/fleeting-conformance.js';
@@ -9,6 +13,10 @@ import { versionBlock } from './version.js';
 const USAGE = `Usage: runner <command> [options]
 
 Commands:
+  run [--config F]                the manager: take jobs from GitLab, run them on autoscaled instances
+  register --url U --token T      add a [[runners]] entry to the config (the token is verified first)
+  verify [--config F] [--delete]  check every runner's token with GitLab
+  list [--config F]               the runners of a config file
   exec [--config F] [JOB…]        run a .gitlab-ci.yml's jobs on autoscaled instances (default: local plugin)
   config validate [--config F]    check a config.toml (errors and warnings with file, line and key path)
   fleeting conformance <plugin>   run the fleeting conformance suite against a plugin binary ("local" = embedded)
@@ -46,6 +54,10 @@ export async function main(argv: string[], io: Output = processOutput): Promise<
     }
     if (cmd === 'fleeting' && sub === 'conformance') return await fleetingConformance(args, io, logger);
     if (cmd === 'config' && sub === 'validate') return await configValidate(args, io);
+    if (cmd === 'run') return await runCommand(argv, io);
+    if (cmd === 'register') return await registerCommand(rest.slice(1), io);
+    if (cmd === 'verify') return await verifyCommand(rest.slice(1), io);
+    if (cmd === 'list') return await listCommand(rest.slice(1), io);
     if (cmd === 'exec') return await execCommand(rest.slice(1), io, logger);
     if (cmd === 'fleeting') return await fleetingCommand(sub, args, io);
     if (cmd === undefined || cmd === '--help' || cmd === '-h' || cmd === 'help') {

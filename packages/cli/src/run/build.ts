@@ -1,0 +1,212 @@
+import { RunnerError, linkSignals, toRunnerError, type Clock, type Logger } from '@fleetrunner/common';
+import { LocalArchiveStore, runJob, type JobResult } from '@fleetrunner/executor';
+import { JobTrace, errorLine, sectionEnd, sectionHeader, warningLine, type JobOutcome, type JobPayload } from '@fleetrunner/gitlab';
+import type { Fleet } from '../fleet.js';
+import { prepareInstance, type PreparedInstance } from './build-prepare.js';
+import { executorSettings, traceFlags, unsupportedJob } from './executor-settings.js';
+import { GitLabArtifactBackend } from './gitlab-artifacts.js';
+import type { ManagerMetrics } from './manager-metrics.js';
+import type { RunnerState } from './runner-state.js';
+
+/** A job being run, as `/debug/jobs/list` and `gitlab_runner_jobs` show it. */
+export interface RunningBuild {
+  readonly id: number;
+  readonly runner: RunnerState;
+  readonly startedAt: number;
+  /** The job's page: `<url>/<project>/-/jobs/<id>`. */
+  readonly url: string;
+  state: 'preparing' | 'running' | 'finishing';
+  /** The log section being run (`step_script`, …). */
+  stage: string;
+}
+
+/** Everything one job needs from the manager. */
+export interface BuildOptions {
+  runner: RunnerState;
+  fleet: Fleet;
+  /** The taskscaler key reserved before the request; released when the build ends. */
+  key: string;
+  job: JobPayload;
+  clock: Clock;
+  logger: Logger;
+  metrics: ManagerMetrics;
+  systemId: string;
+  version: { version: string; revision: string };
+  managerHostname: string;
+  /** Root of the manager-side cache archives. */
+  cacheRoot: string;
+  /** Forced shutdown: aborts the job, which then fails with `runner_interrupted`. */
+  interrupt: AbortSignal;
+  /** Bounds the final update (end of the shutdown timeout). */
+  finishSignal: AbortSignal;
+  /** Called once the job is accepted (the record shows in `/debug/jobs/list`). */
+  onStart?(build: RunningBuild): void;
+  onEnd?(build: RunningBuild): void;
+}
+
+const SECTION_START = /section_start:\d+:([A-Za-z0-9_.-]+)/g;
+
+/**
+ * Runs one job GitLab handed out, from the two-phase commit to the final update (spec §3.1 step 4, §3.2): record it
+ * as in flight, `PUT state=running` (drop the job unless GitLab accepts), stream the trace, prepare an instance
+ * (acquire + dial, 3 attempts), run the executor with GitLab's cancel/abort signals, the lost-instance signal and
+ * the manager's interrupt, then send the final state. Always releases the slot. Never throws.
+ */
+export async function runBuild(o: BuildOptions): Promise<void> {
+  const { runner, job } = o;
+  const log = o.logger.child({ job: job.id });
+  const url = `${runner.entry.url.replace(/\/+$/, '')}/${job.jobInfo.projectFullPath}/-/jobs/${job.id}`;
+  const record: RunningBuild = { id: job.id, runner, startedAt: o.clock.now(), url, state: 'preparing', stage: '' };
+  await runner.inflight.add({ id: job.id, token: job.token, url: runner.entry.url, startedAt: record.startedAt });
+  try {
+    const ack = await runner.client.updateJob(job, { state: 'running' }, { signal: o.interrupt }).catch((err: unknown) => {
+      log.warn('accepting the job failed', { error: toRunnerError(err).message });
+      return undefined;
+    });
+    if (!ack || ack.outcome !== 'ok') {
+      log.warn('job dropped: GitLab did not confirm it', { outcome: ack?.outcome, status: ack?.status, jobStatus: ack?.jobStatus });
+      return;
+    }
+    o.onStart?.(record);
+    try {
+      await traced(o, record, log, ack.cancelRequested);
+    } finally {
+      o.onEnd?.(record);
+    }
+  } catch (err) {
+    log.error('running the job failed', { error: toRunnerError(err).message });
+  } finally {
+    o.fleet.taskscaler.release(o.key);
+    await runner.inflight.remove(job.id);
+  }
+}
+
+async function traced(o: BuildOptions, record: RunningBuild, log: Logger, canceledAtStart: boolean): Promise<void> {
+  const { runner, job, clock } = o;
+  const entry = runner.entry;
+  const flags = traceFlags(entry, job);
+  const trace = new JobTrace({
+    api: runner.client,
+    job,
+    clock,
+    logger: log,
+    outputLimitBytes: entry.outputLimitKb * 1024,
+    mask: { phrases: job.variables.filter((v) => v.masked && v.value).map((v) => v.value), tokenPrefixes: job.features.tokenMaskPrefixes },
+    failureReasons: job.features.failureReasons,
+    finalUpdateRetryLimit: entry.jobStatusFinalUpdateRetryLimit,
+    debugTrace: flags.debugTrace,
+    dynamicForceSendInterval: flags.dynamicForceSend,
+  });
+  const write = (chunk: string | Buffer): void => {
+    trace.write(chunk);
+    const text = typeof chunk === 'string' ? chunk : chunk.includes('section_start:') ? chunk.toString('latin1') : '';
+    for (const m of text.matchAll(SECTION_START)) record.stage = m[1]!;
+  };
+  trace.start();
+  write(`Running with gitlab-runner ${o.version.version} (fleetrunner)\n  on ${entry.name || 'runner'} ${runner.short}, system ID: ${o.systemId}\n`);
+  const started = clock.now();
+  const outcome = canceledAtStart
+    ? ({ state: 'failed', reason: 'job_canceled' } as const)
+    : await execute(o, record, write, trace, log);
+  record.state = 'finishing';
+  const final = await trace.finish(outcome, { signal: o.finishSignal }).catch((err: unknown) => {
+    log.warn('sending the final job state failed', { error: toRunnerError(err).message });
+    return undefined;
+  });
+  log.info('job finished', { state: outcome.state, ...(outcome.state === 'failed' ? { reason: outcome.reason } : {}), update: final?.outcome, durationMs: clock.now() - started });
+  observe(o, outcome, (clock.now() - started) / 1000);
+}
+
+async function execute(o: BuildOptions, record: RunningBuild, write: (c: string | Buffer) => void, trace: JobTrace, log: Logger): Promise<JobOutcome> {
+  const { runner, job, clock } = o;
+  const entry = runner.entry;
+  const bad = unsupportedJob(entry, job);
+  if (bad) {
+    write(errorLine(`Job failed (system failure): ${bad.message}`));
+    return { state: 'failed', reason: bad.reason };
+  }
+  const stop = linkSignals(trace.abortSignal, o.interrupt);
+  const { settings, warnings } = executorSettings(entry, { shortToken: runner.short, managerHostname: o.managerHostname, version: o.version });
+  const cid = runner.concurrentIds.take();
+  const projectSlots = runner.projectSlots(job.jobInfo.projectId);
+  const pid = projectSlots.take();
+  const artifacts = new GitLabArtifactBackend({ client: runner.client, job, directDownload: traceFlags(entry, job).directDownload, logger: log });
+  let prepared: PreparedInstance | undefined;
+  try {
+    write(sectionHeader('prepare_executor', 'Preparing the "instance" executor', clock.now()));
+    for (const w of warnings) write(warningLine(w));
+    const prepStop = linkSignals(stop.signal, trace.cancelSignal);
+    try {
+      prepared = await prepareInstance({
+        fleet: o.fleet,
+        key: o.key,
+        log: write,
+        clock,
+        signal: prepStop.signal,
+        logInternalIp: entry.autoscaler?.logInternalIp ?? false,
+        logExternalIp: entry.autoscaler?.logExternalIp ?? false,
+      });
+    } finally {
+      prepStop.dispose();
+      write(sectionEnd('prepare_executor', clock.now() / 1000));
+    }
+    record.state = 'running';
+    const result = await runJob({
+      payload: job,
+      connection: prepared.connection,
+      instanceId: prepared.acquisition.instanceId,
+      slot: prepared.acquisition.slot,
+      concurrentId: cid,
+      concurrentProjectId: pid,
+      settings,
+      log: { write },
+      artifacts,
+      cache: new LocalArchiveStore(`${o.cacheRoot}/${runner.short}`),
+      clock,
+      logger: log,
+      abortSignal: stop.signal,
+      cancelSignal: trace.cancelSignal,
+      lostSignal: prepared.acquisition.signal,
+    });
+    for (const s of result.stages) o.metrics.jobStageDuration.observe({ ...runner.labels, stage: s.name }, s.durationMs / 1000);
+    const outcome = outcomeOf(result, o.interrupt);
+    if (outcome.state === 'failed' && outcome.reason === 'runner_interrupted') write(errorLine('Job failed: the runner manager was stopped (runner_interrupted)'));
+    return outcome;
+  } catch (err) {
+    return failureOf(err, o, trace, write);
+  } finally {
+    stop.dispose();
+    runner.concurrentIds.give(cid);
+    projectSlots.give(pid);
+    await artifacts.cleanup();
+  }
+}
+
+function outcomeOf(r: JobResult, interrupt: AbortSignal): JobOutcome {
+  if (r.status === 'success') return { state: 'success' };
+  if (interrupt.aborted && r.failureReason !== 'script_failure') return { state: 'failed', reason: 'runner_interrupted' };
+  return { state: 'failed', ...(r.failureReason ? { reason: r.failureReason } : {}), ...(r.exitCode !== undefined ? { exitCode: r.exitCode } : {}) };
+}
+
+function failureOf(err: unknown, o: BuildOptions, trace: JobTrace, write: (c: string) => void): JobOutcome {
+  if (o.interrupt.aborted) {
+    write(errorLine('Job failed: the runner is shutting down'));
+    return { state: 'failed', reason: 'runner_interrupted' };
+  }
+  if (trace.abortSignal.aborted || trace.cancelSignal.aborted) {
+    write(errorLine('Job canceled'));
+    return { state: 'failed', reason: 'job_canceled' };
+  }
+  const e = toRunnerError(err);
+  write(errorLine(`Job failed (system failure): ${e.message}`));
+  return { state: 'failed', reason: e instanceof RunnerError && e.code === 'timeout' ? 'job_execution_timeout' : 'runner_system_failure' };
+}
+
+function observe(o: BuildOptions, outcome: JobOutcome, seconds: number): void {
+  const m = o.metrics;
+  const labels = o.runner.labels;
+  m.jobsTotal.inc(labels);
+  if (outcome.state === 'failed') m.failedJobsTotal.inc({ ...labels, failure_reason: outcome.reason ?? 'script_failure' });
+  m.jobDuration.observe(labels, seconds);
+  m.jobQueueDuration.observe(labels, o.job.jobInfo.timeInQueueSeconds);
+}

@@ -1,0 +1,126 @@
+import { join } from 'node:path';
+import type { Clock, Logger } from '@fleetrunner/common';
+import { isFeatureFlagOn, type RunnerEntry } from '@fleetrunner/config';
+import { GitLabClient, runnerInfo, type RetryEvent, type RunnerInfo } from '@fleetrunner/gitlab';
+import { LowestFree } from '../exec/slots.js';
+import { InflightJobs } from './inflight-jobs.js';
+import type { ManagerMetrics, RunnerLabels } from './manager-metrics.js';
+import { RequestBackoff, RequestLimit, RunnerHealth } from './runner-health.js';
+import { runnerKey, shortToken } from './short-token.js';
+
+/** What a runner's state needs from the manager. */
+export interface RunnerContext {
+  clock: Clock;
+  logger: Logger;
+  metrics: ManagerMetrics;
+  systemId: string;
+  /** Directory of config.toml (default state root). */
+  configDir: string;
+  version: { version: string; revision: string };
+}
+
+/**
+ * Everything the manager keeps for one `[[runners]]` entry: its GitLab client (instrumented for metrics), health,
+ * request and job gates, CI_CONCURRENT_ID allocation and the record of running jobs. Matched across config reloads
+ * by {@link runnerKey}; the entry itself is replaced on reload.
+ */
+export class RunnerState {
+  readonly key: string;
+  readonly health: RunnerHealth;
+  readonly backoff = new RequestBackoff();
+  readonly requests: RequestLimit;
+  readonly concurrentIds = new LowestFree();
+  readonly projectIds = new Map<number, LowestFree>();
+  readonly inflight: InflightJobs;
+  readonly logger: Logger;
+  /** Jobs running (and requests in flight) against `limit`. */
+  builds = 0;
+  client!: GitLabClient;
+  info!: RunnerInfo;
+  /** Set by the client's retry hook while a job request is retried (adaptive concurrency). */
+  requestRetried = false;
+  /** HTTP status of the last `jobs/request` (0 = none yet or transport error). */
+  lastRequestStatus = 0;
+  private clientFor = '';
+
+  constructor(
+    public entry: RunnerEntry,
+    private readonly ctx: RunnerContext,
+  ) {
+    this.key = runnerKey(entry);
+    this.logger = ctx.logger.child({ runner: this.short, ...(entry.name ? { runner_name: entry.name } : {}) });
+    this.health = new RunnerHealth(this.logger);
+    this.requests = new RequestLimit(entry.requestConcurrency, isFeatureFlagOn('FF_USE_ADAPTIVE_REQUEST_CONCURRENCY', entry.featureFlags));
+    const stateRoot = entry.autoscaler?.stateStorage.dir || join(ctx.configDir, '.taskscaler');
+    this.inflight = new InflightJobs(join(stateRoot, this.short, 'jobs.json'), this.logger);
+    this.update(entry);
+  }
+
+  get short(): string {
+    return shortToken(this.entry.token);
+  }
+
+  get labels(): RunnerLabels {
+    return { runner: this.short, runner_name: this.entry.name, system_id: this.ctx.systemId };
+  }
+
+  /** Applies a reloaded entry: gates and a new client when the URL or token changed. */
+  update(entry: RunnerEntry): void {
+    this.entry = entry;
+    this.requests.setMax(entry.requestConcurrency, isFeatureFlagOn('FF_USE_ADAPTIVE_REQUEST_CONCURRENCY', entry.featureFlags));
+    const m = this.ctx.metrics;
+    m.limit.set(this.labels, entry.limit);
+    m.requestConcurrencyHardLimit.set(this.labels, entry.requestConcurrency);
+    const id = `${entry.url}\n${entry.token}`;
+    if (id === this.clientFor) return;
+    this.clientFor = id;
+    this.info = runnerInfo({ version: this.ctx.version.version, revision: this.ctx.version.revision, shell: entry.shell, labels: entry.labels });
+    this.client = new GitLabClient({
+      url: entry.url,
+      token: entry.token,
+      systemId: this.ctx.systemId,
+      info: this.info,
+      clock: this.ctx.clock,
+      logger: this.logger,
+      onRetry: (e: RetryEvent) => {
+        m.apiRequestRetries.inc({ ...this.labels, endpoint: e.endpoint, method: e.method });
+        if (e.endpoint === 'request_job') this.requestRetried = true;
+      },
+    });
+    this.instrument();
+  }
+
+  /** Takes a `limit` slot (0 = unlimited); false when the runner is at its limit. */
+  tryAcquireBuild(): boolean {
+    if (this.entry.limit > 0 && this.builds >= this.entry.limit) return false;
+    this.builds++;
+    return true;
+  }
+
+  releaseBuild(): void {
+    this.builds = Math.max(0, this.builds - 1);
+  }
+
+  /** CI_CONCURRENT_PROJECT_ID allocator of a project. */
+  projectSlots(projectId: number): LowestFree {
+    let ids = this.projectIds.get(projectId);
+    if (!ids) this.projectIds.set(projectId, (ids = new LowestFree()));
+    return ids;
+  }
+
+  /** Records status and latency of every API call of this runner's client (the gitlab package has no hook for it). */
+  private instrument(): void {
+    const t = this.client.transport;
+    const send = t.send.bind(t);
+    const { clock, metrics } = this.ctx;
+    t.send = async (req) => {
+      const started = clock.now();
+      const res = await send(req);
+      const labels = this.labels;
+      if (req.endpoint === 'request_job') this.lastRequestStatus = res.status;
+      metrics.apiRequestStatuses.inc({ ...labels, endpoint: req.endpoint, status: String(res.status), method: req.method });
+      metrics.apiRequestDuration.observe({ ...labels, endpoint: req.endpoint, status_class: `${Math.floor(res.status / 100)}xx`, method: req.method }, (clock.now() - started) / 1000);
+      return res;
+    };
+  }
+}
