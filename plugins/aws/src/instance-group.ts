@@ -1,0 +1,269 @@
+import { Limiter, RunnerError, mapSettled, nullLogger, systemClock, throwIfAborted, toRunnerError, type Clock, type Logger } from '@fleetrunner/common';
+import type {
+  CallOptions,
+  ConnectInfo,
+  ConnectorConfig,
+  DecreaseResult,
+  IncreaseResult,
+  InitSettings,
+  InstanceGroup,
+  InstanceState,
+  InstanceStatus,
+  ProviderInfo,
+} from '@fleetrunner/fleeting';
+import { AwsApi, type Ec2View } from './aws-api.js';
+import { awsErrorShape } from './aws-errors.js';
+import { parseAwsConfig, type AwsConfig } from './config.js';
+import { archOf, instanceState, osOf } from './instance-state.js';
+import { DEFAULT_RETRY, type RetryPolicy } from './retry.js';
+import { defaultConfigFile, resolveRegion } from './shared-config.js';
+import { generateEd25519, publicKeyLineOf } from './ssh-keys.js';
+import { VERSION } from './version.js';
+import { decryptWindowsPassword } from './windows-password.js';
+
+/** Options of {@link AwsInstanceGroup}. Times are milliseconds. */
+export interface AwsInstanceGroupOptions {
+  /** Retry backoff, key expiry and password polling run on it. Default: the wall clock. */
+  clock?: Clock;
+  /** Default: no logging (init's `logger` option takes precedence). */
+  logger?: Logger;
+  /** Where region and shared config defaults come from (`AWS_REGION`, `AWS_PROFILE`, `AWS_CONFIG_FILE`…). Default `process.env`. */
+  env?: NodeJS.ProcessEnv;
+  /** Retries of throttled and transient calls. Default {@link DEFAULT_RETRY}. */
+  retry?: Partial<RetryPolicy>;
+  /** How long a key pushed with EC2 Instance Connect works (ConnectInfo.expiresAt). Default 60 000, as in AWS. */
+  keyValidityMs?: number;
+  /** GetPasswordData polling while a Windows password is not yet available. Default 5000. */
+  passwordPollMs?: number;
+  /** Longest wait for a Windows password. Default 600 000. */
+  passwordTimeoutMs?: number;
+}
+
+/** What the last update learned about one instance. */
+interface Known {
+  state: InstanceState;
+  ec2: Ec2View | undefined;
+  availabilityZone: string;
+}
+
+/** Concurrent TerminateInstanceInAutoScalingGroup calls of one decrease. */
+const DECREASE_CONCURRENCY = 4;
+
+/**
+ * An instance group over an AWS EC2 Auto Scaling group: capacity through SetDesiredCapacity and
+ * TerminateInstanceInAutoScalingGroup, states from DescribeAutoScalingGroups and DescribeInstances, logins through
+ * EC2 Instance Connect (or the Windows password). See the package README for plugin_config.
+ */
+export class AwsInstanceGroup implements InstanceGroup {
+  private state: 'new' | 'ready' | 'shutdown' = 'new';
+  private config!: AwsConfig;
+  private region = '';
+  private api: AwsApi | undefined;
+  private connector!: ConnectorConfig;
+  private logger: Logger;
+  private readonly clock: Clock;
+  private readonly env: NodeJS.ProcessEnv;
+  private readonly retry: RetryPolicy;
+  /** The key pushed with EC2 Instance Connect: the connector's, or one made at init. */
+  private loginKey: { privateKey: Uint8Array; publicLine: string } | undefined;
+  private known = new Map<string, Known>();
+  private readonly passwords = new Map<string, string>();
+  /** Serializes increase and decrease, which read and change the desired capacity. */
+  private readonly mutate = new Limiter(1);
+
+  constructor(private readonly options: AwsInstanceGroupOptions = {}) {
+    this.clock = options.clock ?? systemClock;
+    this.logger = options.logger ?? nullLogger;
+    this.env = options.env ?? process.env;
+    this.retry = { ...DEFAULT_RETRY, ...options.retry };
+  }
+
+  async init(settings: InitSettings, options: CallOptions & { logger?: Logger } = {}): Promise<ProviderInfo> {
+    throwIfAborted(options.signal);
+    if (this.state !== 'new') throw new RunnerError('invalid_argument', 'init: already called');
+    const config = parseAwsConfig(settings.pluginConfig);
+    const profile = config.profile ?? (this.env.AWS_PROFILE || 'default');
+    const region = config.region ?? (await resolveRegion({ profile, configFile: config.configFile, env: this.env }));
+    if (!region) {
+      throw new RunnerError(
+        'invalid_argument',
+        `plugin_config.region: no region configured (set plugin_config.region, AWS_REGION, or region in profile "${profile}" of ${config.configFile ?? defaultConfigFile(this.env)})`,
+      );
+    }
+    this.connector = settings.connector;
+    if (!settings.connector.useStaticCredentials) {
+      this.loginKey =
+        settings.connector.key.length > 0
+          ? { privateKey: settings.connector.key, publicLine: publicKeyLineOf(settings.connector.key, 'connector_config key') }
+          : ((kp) => ({ privateKey: new TextEncoder().encode(kp.privateKey), publicLine: kp.publicKey }))(generateEd25519(`fleeting-plugin-aws-${config.name}`));
+    }
+    this.logger = (options.logger ?? this.logger).child({ component: 'plugin-aws', group: config.name, region });
+    const api = new AwsApi({ config, region, clock: this.clock, logger: this.logger, retry: this.retry });
+    try {
+      const group = await api.describeGroup(config.name, options.signal);
+      if (!group) throw new RunnerError('not_found', `plugin_config.name: auto scaling group "${config.name}" not found in region ${region}`);
+      if (group.maxSize < 1) throw new RunnerError('invalid_argument', `plugin_config.name: auto scaling group "${config.name}" has MaxSize ${group.maxSize}; no instance can be created`);
+      if (!group.newInstancesProtected) this.logger.warn('new instances are not protected from scale in and should be', {});
+      if (!group.suspendedProcesses.includes('AZRebalance')) this.logger.warn('the AZRebalance process is not suspended and should be', {});
+      this.known = new Map(group.instances.map((i) => [i.id, { state: 'creating', ec2: undefined, availabilityZone: i.availabilityZone }]));
+      this.api = api;
+      this.config = config;
+      this.region = region;
+      this.state = 'ready';
+      this.logger.info('initialized', { max_size: group.maxSize, desired: group.desiredCapacity, instances: group.instances.length });
+      return { id: `aws/${region}/${config.name}`, maxSize: group.maxSize, version: VERSION, buildInfo: '', capabilities: [] };
+    } catch (err) {
+      api.destroy();
+      throw RunnerError.wrap('initializing', err);
+    }
+  }
+
+  async update(options: CallOptions = {}): Promise<InstanceStatus[]> {
+    const api = this.ready(options.signal);
+    const group = await api.describeGroup(this.config.name, options.signal);
+    if (!group) throw new RunnerError('not_found', `auto scaling group "${this.config.name}" no longer exists in region ${this.region}`);
+    const ec2 = await api.describeInstances(
+      group.instances.map((i) => i.id),
+      options.signal,
+    );
+    const next = new Map<string, Known>();
+    const out: InstanceStatus[] = [];
+    for (const i of group.instances) {
+      const e = ec2.get(i.id);
+      const state = instanceState(i.lifecycle, i.health, e);
+      next.set(i.id, { state, ec2: e, availabilityZone: e?.availabilityZone || i.availabilityZone });
+      out.push({ id: i.id, state });
+    }
+    // An instance that left the group between two updates (its termination finished) is reported gone once.
+    for (const [id, k] of this.known) if (!next.has(id) && k.state !== 'deleted') out.push({ id, state: 'deleted' });
+    for (const id of this.passwords.keys()) if (!next.has(id)) this.passwords.delete(id);
+    this.known = next;
+    return out;
+  }
+
+  async increase(delta: number, options: CallOptions = {}): Promise<IncreaseResult> {
+    const api = this.ready(options.signal);
+    if (delta <= 0) return { succeeded: 0 };
+    return this.mutate.run(async () => {
+      try {
+        const group = await api.describeGroup(this.config.name, options.signal);
+        if (!group) throw new RunnerError('not_found', `auto scaling group "${this.config.name}" no longer exists`);
+        const target = Math.min(group.desiredCapacity + delta, group.maxSize);
+        const granted = Math.max(0, target - group.desiredCapacity);
+        if (granted > 0) await api.setDesiredCapacity(this.config.name, target, options.signal);
+        if (granted === delta) return { succeeded: granted };
+        const error = new RunnerError(
+          'no_capacity',
+          `increasing by ${delta}: ${delta - granted} instance(s) over the group's MaxSize ${group.maxSize} (desired capacity was ${group.desiredCapacity})`,
+        );
+        this.logger.warn('increase partly granted', { requested: delta, succeeded: granted, max_size: group.maxSize });
+        return { succeeded: granted, error };
+      } catch (err) {
+        const error = RunnerError.wrap(`increasing by ${delta}`, err);
+        this.logger.warn('increase failed', { requested: delta, error: error.message });
+        return { succeeded: 0, error };
+      }
+    });
+  }
+
+  async decrease(ids: readonly string[], options: CallOptions = {}): Promise<DecreaseResult> {
+    const api = this.ready(options.signal);
+    if (ids.length === 0) return { succeeded: [] };
+    return this.mutate.run(async () => {
+      const results = await mapSettled(ids, DECREASE_CONCURRENCY, async (id) => {
+        const k = this.known.get(id);
+        if (!k) throw new RunnerError('instance_not_found', `${id}: not an instance of auto scaling group "${this.config.name}"`);
+        if (k.state === 'deleting' || k.state === 'deleted') return id;
+        try {
+          await api.terminateInstance(id, options.signal);
+        } catch (err) {
+          const cause = err instanceof RunnerError && err.cause !== undefined ? err.cause : err;
+          const s = awsErrorShape(cause);
+          if (s.code === 'ValidationError' && /not found/i.test(s.message)) throw new RunnerError('instance_not_found', `${id}: ${s.message}`, { cause: err });
+          throw err;
+        }
+        k.state = 'deleting';
+        return id;
+      });
+      const succeeded: string[] = [];
+      const failures: RunnerError[] = [];
+      results.forEach((r) => (r.status === 'fulfilled' ? succeeded.push(r.value) : failures.push(toRunnerError(r.reason))));
+      if (failures.length === 0) return { succeeded };
+      const error = new RunnerError(failures[0]!.code, `decreasing: ${failures.map((f) => f.message).join('; ')}`, { cause: failures[0] });
+      if (failures.some((f) => f.code !== 'instance_not_found')) this.logger.warn('decrease partly failed', { succeeded: succeeded.length, error: error.message });
+      return { succeeded, error };
+    });
+  }
+
+  async connectInfo(id: string, options: CallOptions = {}): Promise<ConnectInfo> {
+    const api = this.ready(options.signal);
+    const k = this.known.get(id);
+    if (!k || k.state === 'deleted') throw new RunnerError('instance_not_found', `instance ${id} not found in auto scaling group "${this.config.name}"`, { details: { id } });
+    const ec2 = k.ec2;
+    if (!ec2 || !(ec2.privateIp || ec2.publicIp)) throw new RunnerError('unavailable', `instance ${id} has no address yet (state ${k.state})`);
+    const c = this.connector;
+    const os = c.os || osOf(ec2);
+    // Windows speaks WinRM unless the connector config says otherwise (an explicit os, or static credentials).
+    const protocol = os === 'windows' && !c.os && c.protocol === 'ssh' && !c.useStaticCredentials ? 'winrm' : c.protocol;
+    const info: ConnectInfo = {
+      ...c,
+      id,
+      os,
+      arch: c.arch || archOf(ec2),
+      protocol,
+      username: c.username || (os === 'windows' ? 'Administrator' : 'ec2-user'),
+      internalAddr: ec2.privateIp,
+      externalAddr: ec2.publicIp,
+    };
+    if (c.useStaticCredentials) return info;
+    if (protocol === 'ssh') {
+      const key = this.loginKey!;
+      const sentAt = this.clock.now();
+      await api.sendSshPublicKey({ id, user: info.username, publicKey: key.publicLine, availabilityZone: k.availabilityZone }, options.signal);
+      return { ...info, key: key.privateKey, expiresAt: sentAt + (this.options.keyValidityMs ?? 60_000) };
+    }
+    return { ...info, password: await this.windowsPassword(api, id, options.signal) };
+  }
+
+  async heartbeat(id: string, options: CallOptions = {}): Promise<void> {
+    this.ready(options.signal);
+    // Served from the last update: a heartbeat per instance must not cost an API call.
+    const k = this.known.get(id);
+    if (!k) throw new RunnerError('instance_not_found', `instance ${id} not found in auto scaling group "${this.config.name}"`, { details: { id } });
+    if (k.state !== 'running') throw new RunnerError('instance_unhealthy', `instance ${id} is ${k.state}`);
+  }
+
+  async shutdown(_options: CallOptions = {}): Promise<void> {
+    if (this.state === 'shutdown') return;
+    this.state = 'shutdown';
+    this.api?.destroy();
+    this.api = undefined;
+  }
+
+  private ready(signal: AbortSignal | undefined): AwsApi {
+    throwIfAborted(signal);
+    if (this.state === 'new') throw new RunnerError('invalid_argument', 'instance group: init has not been called');
+    if (this.state === 'shutdown' || !this.api) throw new RunnerError('unavailable', 'instance group: shut down');
+    return this.api;
+  }
+
+  /** The Administrator password of a Windows instance, polled until AWS has it, decrypted with the connector key. */
+  private async windowsPassword(api: AwsApi, id: string, signal: AbortSignal | undefined): Promise<string> {
+    const cached = this.passwords.get(id);
+    if (cached !== undefined) return cached;
+    if (this.connector.key.length === 0) {
+      throw new RunnerError('invalid_argument', 'connector_config.key_path: Windows passwords are encrypted with the instance key pair; set key_path to its private key');
+    }
+    const deadline = this.clock.now() + (this.options.passwordTimeoutMs ?? 600_000);
+    for (;;) {
+      const data = await api.passwordData(id, signal);
+      if (data !== '') {
+        const password = decryptWindowsPassword(data, this.connector.key);
+        this.passwords.set(id, password);
+        return password;
+      }
+      if (this.clock.now() >= deadline) throw new RunnerError('timeout', `fetching password data of ${id}: still empty after ${this.options.passwordTimeoutMs ?? 600_000} ms`);
+      await this.clock.sleep(this.options.passwordPollMs ?? 5000, signal ? { signal } : {});
+    }
+  }
+}
