@@ -139,14 +139,14 @@ export class Cloud {
 
   /** SendSSHPublicKey: `keyLine` logs `user` in on the instance for the key validity period. */
   pushKey(id: string, user: string, keyLine: string, availabilityZone: string | undefined): void {
+    const key = parseSshPublicKey(keyLine);
+    if (!key) throw new ApiError('InvalidArgsException', 'The SSH public key is invalid: expected an RSA or ED25519 key in OpenSSH format');
     const inst = this.instances.get(id);
     if (!inst || inst.ec2State === 'terminated') throw new ApiError('EC2InstanceNotFoundException', 'Instance not found', 404);
     if (availabilityZone !== undefined && availabilityZone !== inst.availabilityZone) {
       throw new ApiError('InvalidArgsException', `Instance ${id} is not in availability zone ${availabilityZone}`);
     }
     if (inst.ec2State !== 'running') throw new ApiError('EC2InstanceStateInvalidException', 'Instance is not in a valid state', 400);
-    const key = parseSshPublicKey(keyLine);
-    if (!key) throw new ApiError('InvalidArgsException', 'The SSH public key is invalid: expected an RSA or ED25519 key in OpenSSH format');
     let keys = this.pushed.get(id);
     if (!keys) this.pushed.set(id, (keys = new PushedKeys()));
     keys.add(user, key, this.options.clock.now() + this.options.keyValidityMs);
