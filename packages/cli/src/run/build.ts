@@ -1,6 +1,6 @@
 import { RunnerError, linkSignals, toRunnerError, type Clock, type Logger } from '@fleetrunner/common';
 import { LocalArchiveStore, runJob, type JobResult } from '@fleetrunner/executor';
-import { JobTrace, errorLine, sectionEnd, sectionHeader, warningLine, type JobOutcome, type JobPayload } from '@fleetrunner/gitlab';
+import { JobTrace, MAX_UPDATE_INTERVAL_MS, errorLine, sectionEnd, sectionHeader, warningLine, type JobOutcome, type JobPayload } from '@fleetrunner/gitlab';
 import type { Fleet } from '../fleet.js';
 import { prepareInstance, type PreparedInstance } from './build-prepare.js';
 import { executorSettings, traceFlags, unsupportedJob } from './executor-settings.js';
@@ -69,7 +69,7 @@ export async function runBuild(o: BuildOptions): Promise<void> {
     }
     o.onStart?.(record);
     try {
-      await traced(o, record, log, ack.cancelRequested);
+      await traced(o, record, log, ack.cancelRequested, ack.updateIntervalMs);
     } finally {
       o.onEnd?.(record);
     }
@@ -81,7 +81,7 @@ export async function runBuild(o: BuildOptions): Promise<void> {
   }
 }
 
-async function traced(o: BuildOptions, record: RunningBuild, log: Logger, canceledAtStart: boolean): Promise<void> {
+async function traced(o: BuildOptions, record: RunningBuild, log: Logger, canceledAtStart: boolean, updateIntervalMs: number | undefined): Promise<void> {
   const { runner, job, clock } = o;
   const entry = runner.entry;
   const flags = traceFlags(entry, job);
@@ -96,6 +96,8 @@ async function traced(o: BuildOptions, record: RunningBuild, log: Logger, cancel
     finalUpdateRetryLimit: entry.jobStatusFinalUpdateRetryLimit,
     debugTrace: flags.debugTrace,
     dynamicForceSendInterval: flags.dynamicForceSend,
+    // GitLab's interval from the acceptance answer applies from the first round on.
+    ...(updateIntervalMs ? { updateIntervalMs: Math.min(updateIntervalMs, MAX_UPDATE_INTERVAL_MS) } : {}),
   });
   const write = (chunk: string | Buffer): void => {
     trace.write(chunk);
