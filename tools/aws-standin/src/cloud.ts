@@ -255,6 +255,7 @@ export class Cloud {
     }
     if (inst.ec2State !== 'pending' && inst.ec2State !== 'running') return;
     if (machine === undefined || machine === 'timeout' || machine === 'deleting') {
+      this.options.logger.warn('the machine behind an instance failed', { id: inst.id, machine: inst.backendId, state: machine ?? 'gone' });
       inst.health = 'Unhealthy';
       this.beginTermination(inst, { code: 'Server.InternalError', message: 'Server.InternalError: Internal error on launch' });
       return;

@@ -3,7 +3,7 @@
 import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { EC2InstanceConnectClient } from '@aws-sdk/client-ec2-instance-connect';
-import { systemClock, type Clock } from '@fleetrunner/common';
+import { createLogger, systemClock, textSink, type Clock } from '@fleetrunner/common';
 import type { Teardownable } from '@fleetrunner/testing';
 import { startAwsStandin, type AwsStandin, type AwsStandinOptions } from '../src/index.js';
 
@@ -19,7 +19,8 @@ export function subnets(n: number): Pick<AwsStandinOptions, 'subnet' | 'publicSu
 
 /** A stand-in stopped when `t` ends. */
 export async function standin(t: Teardownable, n: number, options: AwsStandinOptions = {}): Promise<AwsStandin> {
-  const s = await startAwsStandin({ ...subnets(n), ...options });
+  // Warnings of the stand-in (an instance that failed on its own) go to the test output.
+  const s = await startAwsStandin({ ...subnets(n), logger: createLogger({ level: 'warn', sink: textSink(process.stderr) }), ...options });
   t.teardown(() => s.stop());
   return s;
 }
