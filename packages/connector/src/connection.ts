@@ -39,12 +39,17 @@ export class SshConnection implements Connection {
     this.client.end();
   }
 
-  private openExec(command: string): Promise<ClientChannel> {
+  /**
+   * Opens an exec channel and hands it to `watch` inside ssh2's callback: ssh2 emits a channel's events as it parses
+   * them, and a fast command's output, exit status and close can arrive in the same read as the open reply, before
+   * any promise continuation would run.
+   */
+  private openExec<T>(command: string, watch: (channel: ClientChannel) => Promise<T>): Promise<T> {
     if (this.state === 'closed') return Promise.reject(new RunnerError('unavailable', `connection to instance ${this.instanceId} is closed`));
     return new Promise((resolve, reject) => {
       this.client.exec(command, (err, channel) => {
         if (err) reject(new RunnerError('channel_open_failed', `opening a session on instance ${this.instanceId}: ${err.message}`, { cause: err }));
-        else resolve(channel);
+        else watch(channel).then(resolve, reject);
       });
     });
   }
@@ -52,7 +57,11 @@ export class SshConnection implements Connection {
   async exec(command: string, options: ExecOptions = {}): Promise<ExecResult> {
     if (options.signal?.aborted) throw abortError(options.signal);
     const mark = `FLEETRUNNER-${randomBytes(6).toString('hex')}:`;
-    const channel = await this.openExec(`echo "${mark}$$"; ${command}`);
+    return this.openExec(`echo "${mark}$$"; ${command}`, (channel) => this.watch(channel, mark, options));
+  }
+
+  /** Streams one exec channel's output and settles with its end; see {@link exec}. Attaches every listener at once. */
+  private watch(channel: ClientChannel, mark: string, options: ExecOptions): Promise<ExecResult> {
     return new Promise<ExecResult>((resolve, reject) => {
       let pgid: number | undefined;
       let head: Buffer | undefined = Buffer.alloc(0);
@@ -93,6 +102,8 @@ export class SshConnection implements Connection {
         if (pgid !== undefined) killRemote();
       };
       options.signal?.addEventListener('abort', onAbort, { once: true });
+      // An abort while the channel was opening fired no event.
+      if (options.signal?.aborted) onAbort();
       // Lines before the marker come from the login shell's rc files: pass them on (byte for byte) and keep looking.
       const scan = (buf: Buffer): void => {
         let rest = buf;
@@ -142,13 +153,16 @@ export class SshConnection implements Connection {
       `i=0; while kill -0 -${pgid} 2>/dev/null && [ $i -lt ${tenths} ]; do sleep 0.1; i=$((i+1)); done`,
       `kill -KILL -${pgid} 2>/dev/null; exit 0`,
     ].join('\n');
-    const ch = await this.openExec(`sh -c '${script}'`);
-    await new Promise<void>((resolve) => {
-      ch.on('close', () => resolve());
-      ch.resume();
-      ch.stderr.resume();
-      ch.end();
-    });
+    await this.openExec(
+      `sh -c '${script}'`,
+      (ch) =>
+        new Promise<void>((resolve) => {
+          ch.on('close', () => resolve());
+          ch.resume();
+          ch.stderr.resume();
+          ch.end();
+        }),
+    );
   }
 
   async forwardTcp(host: string, port: number, options: { signal?: AbortSignal } = {}): Promise<Duplex> {
