@@ -1,11 +1,11 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { RunnerError, systemClock, type Logger } from '@fleetrunner/common';
-import { formatDiagnostics, loadConfig, parseConfig, type RunnerConfig, type RunnerEntry } from '@fleetrunner/config';
+import { formatDiagnostics, loadConfig, parseConfig, type AutoscalerConfig, type RunnerConfig, type RunnerEntry } from '@fleetrunner/config';
 import { LocalArchiveStore } from '@fleetrunner/executor';
-import { startFleet } from '../fleet.js';
+import { startFleet, type Fleet } from '../fleet.js';
 import { table, type Output } from '../output.js';
 import { cliVersion } from '../version.js';
 import { createSchedule, loadPipeline } from './pipeline/index.js';
@@ -71,6 +71,16 @@ function summary(reports: JobReport[]): string {
   );
 }
 
+/** Starts the fleet with its default state under `runDir`; removes `runDir` when that fails. */
+async function startFleetOrClean(autoscaler: AutoscalerConfig, logger: Logger, runDir: string): Promise<Fleet> {
+  try {
+    return await startFleet(autoscaler, { logger, defaultStateDir: join(runDir, 'state') });
+  } catch (err) {
+    rmSync(runDir, { recursive: true, force: true });
+    throw err;
+  }
+}
+
 /** `runner exec`. */
 export async function execCommand(args: string[], io: Output, logger: Logger): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -100,11 +110,12 @@ export async function execCommand(args: string[], io: Output, logger: Logger): P
   const schedule = createSchedule(pipeline, { only: positionals });
   const slug = pipeline.projectDir.replace(/[^A-Za-z0-9._-]+/g, '_');
   const cacheRoot = join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'fleetrunner', 'exec', slug);
-  const runDir = join(tmpdir(), `fleetrunner-exec-${process.pid}`);
-  mkdirSync(runDir, { recursive: true });
+  // This run's artifacts (and taskscaler state when the config names no dir): removed when the run ends.
+  const runDir = mkdtempSync(join(tmpdir(), 'fleetrunner-exec-'));
+  const removeRunDir = (): void => rmSync(runDir, { recursive: true, force: true });
   const concurrent = Math.max(1, runner.limit > 0 ? Math.min(runner.limit, config.concurrent) : config.concurrent);
   io.out(`runner exec ${cliVersion()}: ${schedule.jobs.length} job(s) from ${ciFile}, plugin ${autoscaler.plugin}, concurrent ${concurrent}, ${autoscaler.capacityPerInstance} job(s) per instance, max ${autoscaler.maxInstances || 'unlimited'} instance(s)`);
-  const fleet = await startFleet(autoscaler, { logger, defaultStateDir: join(runDir, 'state') });
+  const fleet = await startFleetOrClean(autoscaler, logger, runDir);
   const stop = new AbortController();
   const onSignal = (): void => stop.abort(new RunnerError('aborted', 'interrupted'));
   process.once('SIGINT', onSignal);
@@ -141,7 +152,7 @@ export async function execCommand(args: string[], io: Output, logger: Logger): P
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
-    await fleet.stop();
+    await fleet.stop().finally(removeRunDir);
   }
   io.out('\n' + summary(reports));
   const status = schedule.status();
