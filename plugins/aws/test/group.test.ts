@@ -35,7 +35,14 @@ t.test('init fails clearly: group not found, no region, empty group, bad connect
   await t.rejects(init({ name: 'empty', region: 'us-east-1' }), { code: 'invalid_argument', message: /has MaxSize 0/ });
   await t.rejects(init({ name: 'runners', region: 'us-east-1' }, {}, { key: new TextEncoder().encode('garbage') }), { code: 'invalid_argument', message: /reading connector_config key/ });
   t.ok(await init({ name: 'runners' }, { env: { HOME: home, AWS_REGION: 'us-east-1' } }), 'AWS_REGION is enough');
-  void s;
+
+  // No credentials anywhere (the SDK reads process.env itself): a clear auth_failed, quickly.
+  const saved = { ...process.env };
+  t.teardown(() => Object.assign(process.env, saved));
+  for (const k of ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_PROFILE', 'AWS_SHARED_CREDENTIALS_FILE', 'AWS_CONFIG_FILE']) delete process.env[k];
+  process.env.HOME = home;
+  process.env.AWS_ENDPOINT_URL = s.endpoint;
+  await t.rejects(init({ name: 'runners', region: 'us-east-1' }), { code: 'auth_failed', message: /CredentialsProviderError: Could not load credentials from any providers/ });
 });
 
 t.test('capacity: increase stops at MaxSize with partial success, decrease only touches the group’s instances', async (t) => {
