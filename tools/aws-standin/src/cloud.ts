@@ -54,6 +54,11 @@ export class Cloud {
   /** Creates or replaces a group (its instances are kept when replacing). */
   putGroup(spec: GroupSpec): Group {
     const { clock, region, accountId } = this.options;
+    for (const k of ['minSize', 'maxSize', 'desiredCapacity', 'bootDelayMs'] as const) {
+      const v = spec[k];
+      if (v !== undefined && !(Number.isInteger(v) && v >= 0)) throw new Error(`group ${spec.name}: ${k} must be a non-negative integer, got ${JSON.stringify(v)}`);
+    }
+    if (typeof spec.name !== 'string') throw new Error('group: name must be a string');
     const minSize = spec.minSize ?? 0;
     const maxSize = spec.maxSize ?? 10;
     const desired = spec.desiredCapacity ?? minSize;
