@@ -103,7 +103,7 @@ t.test('a server that drops the connection → unavailable at once, and the proc
   for (const [i, [name, behave]] of cases.entries()) {
     const { port } = await rawServer(t, `127.100.1.${10 + i}`, behave);
     // A handshake timeout far beyond the test's: a hang (ssh2 drops its timer on close) fails by tap's timeout.
-    for (let n = 0; n < 5; n++) {
+    for (let n = 0; n < 10; n++) {
       await t.rejects(connector(t).connect(infoAt(`127.100.1.${10 + i}`, port, { timeoutMs: 600_000 })), { code: 'unavailable' }, `${name} #${n + 1}`);
     }
   }

@@ -14,7 +14,7 @@ interface Peer {
 }
 
 const peers: Peer[] = [
-  { name: 'OpenSSH sshd', skip: noOpenSsh, start: async (t) => (await startOpenSsh(t, '127.100.2.1')).info() },
+  { name: 'OpenSSH sshd', skip: noOpenSsh, start: async (t) => (await startOpenSsh(t, '127.100.2.33')).info() },
   {
     name: 'local plugin (ssh2 mode)',
     skip: false,
