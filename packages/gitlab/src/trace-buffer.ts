@@ -46,7 +46,8 @@ export class TraceBuffer {
     mask: MaskOptions = {},
   ) {
     if (!(limitBytes > 0)) throw new RangeError(`output limit must be > 0 bytes, got ${limitBytes}`);
-    this.data = Buffer.alloc(Math.min(64 * 1024, limitBytes + 256));
+    // Small to start (doubling as the log grows): a manager holds one per running job.
+    this.data = Buffer.alloc(Math.min(4 * 1024, limitBytes + 256));
     this.masker = makeMasker(mask);
   }
 
