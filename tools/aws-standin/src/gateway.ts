@@ -1,6 +1,6 @@
 import { createServer, type Server as NetServer, type Socket } from 'node:net';
 import ssh2, { type Client, type ConnectConfig, type Connection } from 'ssh2';
-import { RunnerError, type Logger } from '@fleetrunner/common';
+import { RunnerError, systemClock, type Logger } from '@fleetrunner/common';
 import { proxyForward, proxySession } from './ssh-proxy.js';
 
 /** Options of {@link startGateway}. */
@@ -30,16 +30,39 @@ function verifies(blob: Buffer, data: Buffer, signature: Buffer, hashAlgo: strin
   return Boolean(key && !(key instanceof Error) && key.verify(data, signature, hashAlgo) === true);
 }
 
-function connectUpstream(config: Promise<ConnectConfig>): Promise<Client> {
-  return config.then(
-    (cfg) =>
-      new Promise((resolve, reject) => {
-        const up = new ssh2.Client();
-        up.once('ready', () => resolve(up));
-        up.once('error', reject);
-        up.connect({ ...cfg, readyTimeout: 10_000 });
-      }),
-  );
+function connectOnce(cfg: ConnectConfig): Promise<Client> {
+  return new Promise((resolve, reject) => {
+    const up = new ssh2.Client();
+    let settled = false;
+    // ssh2 may report a second error (a reset after a failed handshake): the listener stays for good.
+    up.on('error', (err) => {
+      if (!settled) reject(err);
+      settled = true;
+    });
+    up.once('ready', () => {
+      settled = true;
+      resolve(up);
+    });
+    up.connect({ ...cfg, readyTimeout: 10_000 });
+  });
+}
+
+/**
+ * Logs in to the machine behind the instance. A connection dropped before its handshake (a loaded machine) is
+ * retried twice after a short pause: the relay is the stand-in's own artefact, and should not fail where a real
+ * instance would not.
+ */
+async function connectUpstream(config: Promise<ConnectConfig>): Promise<Client> {
+  const cfg = await config;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await connectOnce(cfg);
+    } catch (err) {
+      const transient = err instanceof Error && /before handshake|EPIPE|ECONNRESET/.test(`${err.message} ${(err as NodeJS.ErrnoException).code ?? ''}`);
+      if (!transient || attempt >= 3) throw err;
+      await systemClock.sleep(50 * attempt);
+    }
+  }
 }
 
 /**
@@ -120,6 +143,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   };
   try {
     await Promise.all(listeners.map((l, i) => listen(l, options.addresses[i]!, options.port)));
+    for (const l of listeners) l.on('error', (err) => options.logger.warn('instance SSH listener failed', { id: options.instanceId, error: err.message }));
   } catch (err) {
     close();
     throw RunnerError.wrap(`listening on ${options.addresses.map((a) => `${a}:${options.port}`).join(', ')}`, err, 'unavailable');

@@ -63,5 +63,7 @@ t.test('throttling: storms and every-Nth rules answer with each service’s thro
   t.match(await sdkError(describe()), { name: 'Throttling' }, 'the control endpoint starts a storm');
   t.match(await control('POST', 'throttle', { count: 1, every: 2 }), { status: 400, body: { error: /exactly one/ } });
   t.match(await control('POST', 'instances/i-0123456789abcdef0/terminate'), { status: 404 });
-  t.match(await control('GET', 'state'), { status: 200, body: { region: 'us-east-1', groups: [{ name: 'g', maxSize: 10 }], throttled: 5 } });
+  t.match(await control('POST', 'groups', { name: 'h', maxSize: '3' }), { status: 400, body: { error: /maxSize must be a non-negative integer/ } });
+  t.match(await control('POST', 'groups', { name: 'h', maxSize: 3, desiredCapacity: 1 }), { status: 200, body: { name: 'h' } });
+  t.match(await control('GET', 'state'), { status: 200, body: { region: 'us-east-1', groups: [{ name: 'g', maxSize: 10 }, { name: 'h', desiredCapacity: 1 }], throttled: 5 } });
 });
