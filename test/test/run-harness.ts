@@ -2,7 +2,7 @@
 // plugin, the manager as a real child process with its JSON log, and checks on what the local plugin leaves behind.
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { waitFor } from '@fleetrunner/testing';
 
@@ -134,8 +134,18 @@ export function startManager(t: { teardown(fn: () => unknown): void }, configFil
     gone = true;
     for (const w of [...waiters]) w();
   });
-  t.teardown(() => {
-    if (!gone) child.kill('SIGKILL');
+  t.teardown(async () => {
+    if (gone) return;
+    // A failed test: leave nothing behind, the manager's plugin nor the instances (detached, like cloud VMs).
+    child.kill('SIGKILL');
+    await exited;
+    for (const pid of instanceProcesses(dirname(configFile))) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // gone already
+      }
+    }
   });
   const waitForLog = (pred: (e: LogEntry) => boolean, what: string, timeoutMs = 60_000): Promise<LogEntry> =>
     new Promise((resolve, reject) => {

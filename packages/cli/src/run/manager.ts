@@ -10,6 +10,7 @@ import type { ManagerMetrics } from './manager-metrics.js';
 import type { MetricFamily } from './metrics-registry.js';
 import { startMetricsServer, type MetricsServer } from './metrics-server.js';
 import { failOrphans } from './orphans.js';
+import { processFamilies } from './process-metrics.js';
 import { processRunner, type PollContext } from './process-runner.js';
 import { RunnerState } from './runner-state.js';
 import { runnerKey } from './short-token.js';
@@ -77,6 +78,7 @@ export class Manager {
   private stopping: Promise<void> | undefined;
   private resolveDone!: (e: ManagerExit) => void;
   private readonly poll: PollContext;
+  private readonly startedAtS = Math.floor(Date.now() / 1000 - process.uptime());
 
   private constructor(private readonly o: ManagerOptions) {
     this.config = o.config;
@@ -316,7 +318,7 @@ export class Manager {
       e.value++;
       jobs.set(k, e);
     }
-    const families: MetricFamily[] = [{ name: 'gitlab_runner_jobs', help: 'The current number of running builds.', type: 'gauge', samples: [...jobs.values()] }];
+    const families: MetricFamily[] = [{ name: 'gitlab_runner_jobs', help: 'The current number of running builds.', type: 'gauge', samples: [...jobs.values()] }, ...processFamilies(this.startedAtS)];
     for (const [key, fleet] of this.fleets.started()) {
       const r = this.runners.get(key);
       const labels = r ? r.labels : { runner: '', runner_name: '', system_id: this.systemId };
