@@ -18,6 +18,7 @@ const WIRE_CODES = new Set<string>([
   'instance_not_found',
   'plugin_error',
   'no_capacity',
+  'auth_failed',
 ] satisfies ErrorCode[]);
 
 function wireCode(s: string): ErrorCode {
@@ -31,6 +32,7 @@ const STATUS_OF: Partial<Record<ErrorCode, grpc.status>> = {
   instance_unhealthy: grpc.status.FAILED_PRECONDITION,
   unsupported: grpc.status.FAILED_PRECONDITION,
   no_capacity: grpc.status.RESOURCE_EXHAUSTED,
+  auth_failed: grpc.status.PERMISSION_DENIED,
   timeout: grpc.status.DEADLINE_EXCEEDED,
   aborted: grpc.status.CANCELLED,
   unavailable: grpc.status.UNAVAILABLE,

@@ -13,6 +13,7 @@ t.test('error codes survive the wire both ways', async (t) => {
     { thrown: new RunnerError('instance_not_found', 'x'), status: grpc.status.NOT_FOUND, code: 'instance_not_found' },
     { thrown: new RunnerError('invalid_argument', 'x'), status: grpc.status.INVALID_ARGUMENT, code: 'invalid_argument' },
     { thrown: new RunnerError('no_capacity', 'x'), status: grpc.status.RESOURCE_EXHAUSTED, code: 'no_capacity' },
+    { thrown: new RunnerError('auth_failed', 'x'), status: grpc.status.PERMISSION_DENIED, code: 'auth_failed' },
     { thrown: new RunnerError('timeout', 'x'), status: grpc.status.DEADLINE_EXCEEDED, code: 'timeout' },
     { thrown: new RunnerError('unavailable', 'x'), status: grpc.status.UNAVAILABLE, code: 'unavailable' },
     { thrown: new RunnerError('unsupported', 'x'), status: grpc.status.FAILED_PRECONDITION, code: 'unsupported' },
