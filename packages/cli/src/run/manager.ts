@@ -223,7 +223,7 @@ export class Manager {
     const e = r.entry;
     const now = this.clock.now();
     if (e.token.trim() === '') return false;
-    if (!r.health.isHealthy(now, e.unhealthyRequestsLimit, e.unhealthyIntervalMs)) return false;
+    if (!r.health.isHealthy(now, e.unhealthyIntervalMs)) return false;
     return r.backoff.ready(now);
   }
 

@@ -14,13 +14,13 @@ export class RunnerHealth {
   constructor(private readonly logger: Logger) {}
 
   /** False while the runner is skipped. At the end of the skip period it is re-enabled (and logged). */
-  isHealthy(now: number, limit: number, intervalMs: number): boolean {
+  isHealthy(now: number, intervalMs: number): boolean {
     if (this.disabledAt === undefined) return true;
     if (now - this.disabledAt < intervalMs) return false;
     this.logger.warn('runner is not healthy, but will be checked');
     this.failures = 0;
     this.disabledAt = undefined;
-    return this.failures < limit;
+    return true;
   }
 
   /** Counts one request outcome. Returns true when this failure just disabled the runner. */

@@ -1,0 +1,121 @@
+import t from 'tap';
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { listZip, writeZipFile } from '@fleetrunner/gitlab';
+import { tarFiles, tarToZipEntries, zipFileToTar } from '../src/run/artifact-archives.js';
+import { tarEnd, tarHeaders, tarPadding } from '../src/run/tar-writer.js';
+
+function work(t: { teardown(fn: () => void): void }): string {
+  const dir = mkdtempSync(join(tmpdir(), 'run-archives-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+/** A tar stream of `paths` in `dir`, made by the system's GNU tar (as an instance's `tar` would). */
+function systemTar(dir: string, paths: string[]): Readable {
+  const child = spawn('tar', ['-cf', '-', '--no-recursion', ...paths], { cwd: dir, stdio: ['ignore', 'pipe', 'inherit'] });
+  return child.stdout;
+}
+
+const LONG = `deep/${'d'.repeat(60)}/${'e'.repeat(60)}/file-with-a-long-name.txt`;
+
+function tree(dir: string): void {
+  mkdirSync(join(dir, 'out/sub'), { recursive: true });
+  mkdirSync(join(dir, LONG, '..'), { recursive: true });
+  writeFileSync(join(dir, 'out/a.txt'), 'alpha\n');
+  writeFileSync(join(dir, 'out/sub/big.bin'), Buffer.alloc(300_000, 7));
+  writeFileSync(join(dir, 'out/run.sh'), '#!/bin/sh\necho run\n', { mode: 0o755 });
+  writeFileSync(join(dir, 'out/empty'), '');
+  writeFileSync(join(dir, LONG), 'long name\n');
+  symlinkSync('a.txt', join(dir, 'out/link'));
+}
+
+const FILES = ['out/a.txt', 'out/sub/big.bin', 'out/run.sh', 'out/empty', 'out/link', LONG];
+
+t.test('a tar from the instance becomes a zip GitLab Runner would write, and the zip comes back as a tar', async (t) => {
+  const dir = work(t);
+  const src = join(dir, 'src');
+  tree(src);
+  const zip = join(dir, 'a.zip');
+  const skipped: string[] = [];
+  await writeZipFile(zip, tarToZipEntries(systemTar(src, FILES), skipped));
+  t.same(skipped, []);
+  const entries = await listZip(zip);
+  const names = entries.map((e) => e.name);
+  t.same(names.filter((n) => n.endsWith('/')).sort(), ['deep/', `deep/${'d'.repeat(60)}/`, `deep/${'d'.repeat(60)}/${'e'.repeat(60)}/`, 'out/', 'out/sub/'], 'parent directories are listed, each once');
+  t.ok(names.indexOf('out/') < names.indexOf('out/a.txt'), 'a directory comes before its files');
+  t.ok(names.includes(LONG), 'a name past 100 bytes survives');
+  t.equal((entries.find((e) => e.name === 'out/run.sh')!.mode & 0o777).toString(8), '755');
+  t.ok(entries.find((e) => e.name === 'out/link')!.isSymlink);
+  execFileSync('unzip', ['-tq', zip]);
+  execFileSync('python3', ['-m', 'zipfile', '-t', zip]);
+
+  const back = join(dir, 'back');
+  mkdirSync(back);
+  const untar = spawn('tar', ['-xf', '-'], { cwd: back, stdio: ['pipe', 'inherit', 'inherit'] });
+  const exited = new Promise<number | null>((resolve) => untar.once('exit', resolve));
+  await pipeline(zipFileToTar(zip), untar.stdin);
+  t.equal(await exited, 0, 'GNU tar reads the tar made from the zip');
+  t.equal(readFileSync(join(back, 'out/a.txt'), 'utf8'), 'alpha\n');
+  t.ok(readFileSync(join(back, 'out/sub/big.bin')).equals(Buffer.alloc(300_000, 7)));
+  t.equal(statSync(join(back, 'out/run.sh')).mode & 0o777, 0o755);
+  t.equal(statSync(join(back, 'out/empty')).size, 0);
+  t.ok(lstatSync(join(back, 'out/link')).isSymbolicLink());
+  t.equal(readlinkSync(join(back, 'out/link')), 'a.txt');
+  t.equal(readFileSync(join(back, LONG), 'utf8'), 'long name\n');
+});
+
+t.test('zipFileToTar removes the downloaded zip when asked, also when the reader stops early', async (t) => {
+  const dir = work(t);
+  const zip = join(dir, 'b.zip');
+  await writeZipFile(zip, [{ name: 'x.txt', data: 'x' }, { name: 'y.txt', data: Buffer.alloc(200_000, 1) }]);
+  const tar = zipFileToTar(zip, { removeAfter: true });
+  tar.read(0);
+  await new Promise<void>((resolve) => tar.once('readable', () => resolve()));
+  tar.destroy();
+  await new Promise<void>((resolve) => tar.once('close', () => resolve()));
+  t.notOk(existsSync(zip));
+});
+
+t.test('tarFiles yields the regular files with their bodies; a truncated tar is an error', async (t) => {
+  const body = Buffer.from('content\n');
+  const tar = Buffer.concat([
+    tarHeaders({ name: 'd', type: 'directory', mode: 0o755, size: 0, mtime: new Date(0) }),
+    tarHeaders({ name: 'd/f.txt', type: 'file', mode: 0o644, size: body.length, mtime: new Date(0) }),
+    body,
+    tarPadding(body.length),
+    tarEnd(),
+  ]);
+  const got: [string, string][] = [];
+  for await (const f of tarFiles(Readable.from([tar]))) {
+    const parts: Buffer[] = [];
+    for await (const c of f.body) parts.push(c);
+    got.push([f.name, Buffer.concat(parts).toString()]);
+  }
+  t.same(got, [['d/f.txt', 'content\n']]);
+  const truncated = tar.subarray(0, 512 * 2 + 3);
+  await t.rejects(async () => {
+    for await (const f of tarFiles(Readable.from([truncated]))) for await (const _ of f.body) void _;
+  }, /truncated/);
+});
+
+t.test('tar headers: pax records for long names and link targets, read back by GNU tar', async (t) => {
+  const dir = work(t);
+  const name = `${'n'.repeat(120)}/${'m'.repeat(90)}.txt`;
+  const target = `${'t'.repeat(150)}`;
+  const tar = Buffer.concat([
+    tarHeaders({ name, type: 'file', mode: 0o600, size: 2, mtime: new Date(1_700_000_000_000) }),
+    Buffer.from('hi'),
+    tarPadding(2),
+    tarHeaders({ name: 'l', type: 'symlink', mode: 0o777, size: 0, mtime: new Date(1_700_000_000_000), linkname: target }),
+    tarEnd(),
+  ]);
+  writeFileSync(join(dir, 'x.tar'), tar);
+  const listing = execFileSync('tar', ['-tvf', join(dir, 'x.tar')], { encoding: 'utf8', env: { ...process.env, TZ: 'UTC' } });
+  t.match(listing, `-rw------- 0/0               2 2023-11-14 22:13 ${name}`);
+  t.match(listing, `l -> ${target}`);
+});

@@ -1,0 +1,195 @@
+import t from 'tap';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { nullLogger } from '@fleetrunner/common';
+import { parseConfig, parseToml, tomlToPlain } from '@fleetrunner/config';
+import { removeRunnerBlocks, runnerBlock, runnerBlocks, tomlString } from '../src/run/config-file.js';
+import { InflightJobs } from '../src/run/inflight-jobs.js';
+import { Registry } from '../src/run/metrics-registry.js';
+import { RequestBackoff, RequestLimit, RunnerHealth } from '../src/run/runner-health.js';
+import { runnerKey, shortToken } from '../src/run/short-token.js';
+import { Workers } from '../src/run/workers.js';
+import { splitListenAddress } from '../src/run/metrics-server.js';
+
+t.test('short tokens as GitLab Runner shortens them', async (t) => {
+  const cases: [string, string][] = [
+    ['glrt-abcdefghijklmnop', 'abcdefghi'],
+    ['glrt-t1_abcdefghijklmnop', 'abcdefghi'],
+    ['t2_abcdefghijklmnop', 'abcdefghi'],
+    ['glrtr-abcdefghijklmnop', 'abcdefghi'],
+    ['glcbt-abcdefghijklmnop', 'abcdefghi'],
+    ['GR1348941abcdefghijklmnop', 'abcdefghi'],
+    ['abcdefghijklmnop', 'abcdefghi'],
+    ['short', 'short'],
+  ];
+  for (const [token, want] of cases) t.equal(shortToken(token), want, token);
+  t.equal(runnerKey({ url: 'https://g', id: 7, token: 'x' }), 'https://g|7');
+  t.equal(runnerKey({ url: 'https://g', id: 0, token: 'x' }), 'https://g|token:x');
+});
+
+t.test('the Prometheus text format: families, labels with escapes, cumulative histograms, collectors', async (t) => {
+  const r = new Registry();
+  const c = r.counter('x_total', 'Things\nwith a newline');
+  c.inc({ a: 'q"uo\\te\n' });
+  c.inc({ a: 'q"uo\\te\n' }, 2);
+  const h = r.histogram('lat_seconds', 'Latency', [0.1, 1]);
+  h.observe({ e: 'p' }, 0.05);
+  h.observe({ e: 'p' }, 0.5);
+  h.observe({ e: 'p' }, 5);
+  r.gauge('g', 'G').set({}, Infinity);
+  r.collect(() => [{ name: 'x_total', help: 'ignored', type: 'counter', samples: [{ labels: { a: 'b' }, value: 1 }] }]);
+  t.equal(
+    r.render(),
+    [
+      '# HELP x_total Things\\nwith a newline',
+      '# TYPE x_total counter',
+      'x_total{a="q\\"uo\\\\te\\n"} 3',
+      'x_total{a="b"} 1',
+      '# HELP lat_seconds Latency',
+      '# TYPE lat_seconds histogram',
+      'lat_seconds_bucket{e="p",le="0.1"} 1',
+      'lat_seconds_bucket{e="p",le="1"} 2',
+      'lat_seconds_bucket{e="p",le="+Inf"} 3',
+      'lat_seconds_sum{e="p"} 5.55',
+      'lat_seconds_count{e="p"} 3',
+      '# HELP g G',
+      '# TYPE g gauge',
+      'g +Inf',
+      '',
+    ].join('\n'),
+  );
+  t.throws(() => r.gauge('g', 'again'), /registered twice/);
+  t.same(splitListenAddress('[::1]:9252'), { host: '::1', port: 9252 });
+  t.same(splitListenAddress(':0'), { host: '', port: 0 });
+  t.throws(() => splitListenAddress('nohost'), /host:port/);
+});
+
+t.test('runner health: the limit disables, the interval re-enables with a clean slate, a success resets', async (t) => {
+  const h = new RunnerHealth(nullLogger);
+  t.equal(h.mark(false, 0, 2), false);
+  t.ok(h.isHealthy(1, 100));
+  t.equal(h.mark(false, 10, 2), true, 'the second failure disables');
+  t.notOk(h.isHealthy(109, 100), 'skipped during the interval');
+  t.ok(h.isHealthy(110, 100), 'tried again after it');
+  t.equal(h.consecutiveFailures, 0);
+  h.mark(false, 120, 2);
+  h.mark(true, 121, 2);
+  h.mark(false, 122, 2);
+  t.ok(h.isHealthy(123, 100), 'a success in between resets the count');
+});
+
+t.test('request back-off doubles to its cap and resets on success', async (t) => {
+  const b = new RequestBackoff(5000);
+  t.same([b.fail(0), b.fail(0), b.fail(0), b.fail(0), b.fail(0)], [1000, 2000, 4000, 5000, 5000]);
+  t.notOk(b.ready(4999));
+  t.ok(b.ready(5000));
+  b.succeed();
+  t.ok(b.ready(0));
+});
+
+t.test('adaptive request concurrency: ×1.1 on a job, ×0.95 on none, ×0.5 after retries, within [1, max]', async (t) => {
+  const l = new RequestLimit(4, true);
+  t.equal(l.limit, 4);
+  l.observe('retried');
+  t.equal(l.adaptive, 2);
+  for (let i = 0; i < 50; i++) l.observe('empty');
+  t.equal(l.adaptive, 1, 'never below 1');
+  for (let i = 0; i < 50; i++) l.observe('job');
+  t.equal(l.adaptive, 4, 'never above request_concurrency');
+  t.ok(l.tryAcquire() && l.tryAcquire() && l.tryAcquire() && l.tryAcquire());
+  t.notOk(l.tryAcquire(), 'the fifth request waits');
+  l.release();
+  t.ok(l.tryAcquire());
+  const fixed = new RequestLimit(3, false);
+  fixed.observe('retried');
+  t.equal(fixed.limit, 3, 'without the feature flag the limit is fixed');
+});
+
+t.test('workers: FIFO waiters, live resize, idle', async (t) => {
+  const w = new Workers(1);
+  t.ok(w.tryAcquire());
+  const order: number[] = [];
+  const stop = new AbortController();
+  const a = w.acquire(stop.signal).then(() => order.push(1));
+  const b = w.acquire(stop.signal).then(() => order.push(2));
+  const aborted = new AbortController();
+  const c = w.acquire(aborted.signal);
+  aborted.abort(new Error('stop'));
+  await t.rejects(c, /stop/);
+  t.notOk(w.tryAcquire(), 'no slot while others wait');
+  w.setLimit(2);
+  await a;
+  t.same(order, [1]);
+  w.release();
+  await b;
+  t.same(order, [1, 2]);
+  let idle = false;
+  const done = w.idle().then(() => (idle = true));
+  w.release();
+  await Promise.resolve();
+  t.notOk(idle);
+  w.release();
+  await done;
+  t.ok(idle);
+});
+
+t.test('in-flight jobs persist through a restart until dealt with', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'run-inflight-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const file = join(dir, 'sub', 'jobs.json');
+  const a = new InflightJobs(file, nullLogger);
+  await Promise.all([a.add({ id: 1, token: 'glcbt-a', url: 'http://g', startedAt: 5 }), a.add({ id: 2, token: 'glcbt-b', url: 'http://g', startedAt: 6 })]);
+  t.equal(statSync(file).mode & 0o777, 0o600, 'job tokens are readable by the owner only');
+  const b = new InflightJobs(file, nullLogger);
+  t.same((await b.load()).map((j) => j.id), [1, 2]);
+  await b.add({ id: 3, token: 'glcbt-c', url: 'http://g', startedAt: 7 });
+  t.match(readFileSync(file, 'utf8'), /"id":1.*"id":2.*"id":3/, 'orphans stay recorded while new jobs come');
+  await b.remove(1);
+  await b.remove(2);
+  t.same((await new InflightJobs(file, nullLogger).load()).map((j) => j.id), [3]);
+  t.same(await new InflightJobs(join(dir, 'none.json'), nullLogger).load(), []);
+});
+
+t.test('config file editing: a register block parses back; runner entries are found and removed as text', async (t) => {
+  const block = runnerBlock(
+    { name: 'a "quoted"\tname', url: 'https://g', id: 3, token: 'glrt-x', token_obtained_at: new Date('2026-01-02T03:04:05.678Z'), limit: undefined },
+    { autoscaler: { plugin: 'local', capacity_per_instance: 2 } },
+  );
+  const plain = tomlToPlain(parseToml(`concurrent = 1\n${block}`)) as { runners: Record<string, unknown>[] };
+  t.same(plain.runners[0]!['name'], 'a "quoted"\tname');
+  t.same(plain.runners[0]!['autoscaler'], { plugin: 'local', capacity_per_instance: 2 });
+  t.notMatch(block, /limit/, 'undefined values are left out');
+  t.equal(tomlString('\u0001é'), '"\\u0001é"');
+
+  const text = [
+    'concurrent = 2',
+    '# first',
+    '[[runners]]',
+    '  name = "one"',
+    '  pre_build_script = """',
+    '[[runners]]',
+    '"""',
+    '  [runners.autoscaler]',
+    '    plugin = "a"',
+    '[[ runners ]] # spaced',
+    '  name = "two"',
+    '  [runners.autoscaler.plugin_config]',
+    '    x = 1',
+    '[session_server]',
+    '  session_timeout = 1',
+    '[[runners]]',
+    '  name = "three"',
+    '',
+  ].join('\n');
+  t.same(runnerBlocks(text), [
+    { start: 2, end: 9 },
+    { start: 9, end: 13 },
+    { start: 15, end: 18 },
+  ]);
+  const without = removeRunnerBlocks(text, new Set([1]));
+  t.notMatch(without, /two/);
+  t.match(without, /name = "one"[\s\S]*\[session_server\][\s\S]*name = "three"/);
+  const parsed = parseConfig(without, { env: {} });
+  t.same(parsed.config?.runners.map((r) => r.name), ['one', 'three'], 'the result is still a config with the other runners');
+});
