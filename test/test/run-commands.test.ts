@@ -33,12 +33,12 @@ t.test('register writes a [[runners]] entry, list shows it, verify checks it and
   const text = readFileSync(config, 'utf8');
   t.match(text, /^concurrent = 1$/m, 'a new file gets the global defaults');
   t.match(text, new RegExp(`^  id = ${a.id}$`, 'm'), 'the id from verify is stored');
-  t.match(text, /^  token_expires_at = 2031-01-02T03:04:05Z$/m);
-  t.match(text, /^  \[runners\.autoscaler\]\n    plugin = "local"\n    capacity_per_instance = 1\n    max_instances = 3$/m);
+  t.match(text, /^ {2}token_expires_at = 2031-01-02T03:04:05Z$/m);
+  t.match(text, /^ {2}\[runners\.autoscaler\]\n {4}plugin = "local"\n {4}capacity_per_instance = 1\n {4}max_instances = 3$/m);
 
   const legacy = await runner(['register', '--config', config, '--url', s.url, '--registration-token', s.registrationToken, '--name', 'beta', '--tag-list', 'x,y']);
   t.equal(legacy.code, 0, legacy.stderr);
-  t.match(readFileSync(config, 'utf8'), /name = "beta"\n  url = "[^"]+"\n  id = \d+\n  token = "t1_/, 'the legacy registration stores the new token');
+  t.match(readFileSync(config, 'utf8'), /name = "beta"\n {2}url = "[^"]+"\n {2}id = \d+\n {2}token = "t1_/, 'the legacy registration stores the new token');
   const refused = await runner(['register', '--config', config, '--url', s.url, '--token', b.token, '--tag-list', 'x']);
   t.equal(refused.code, 1);
   t.match(refused.stderr, /--tag-list: set these on the runner in GitLab/);
