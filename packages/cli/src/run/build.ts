@@ -137,7 +137,10 @@ async function execute(o: BuildOptions, record: RunningBuild, write: (c: string 
   try {
     write(sectionHeader('prepare_executor', 'Preparing the "instance" executor', clock.now()));
     for (const w of warnings) write(warningLine(w));
-    const prepStop = linkSignals(stop.signal, trace.cancelSignal);
+    const prepareDeadline = new AbortController();
+    const prepareTimer =
+      entry.prepareTimeoutMs > 0 ? clock.setTimeout(() => prepareDeadline.abort(new RunnerError('timeout', `preparing the instance took longer than prepare_timeout (${entry.prepareTimeoutMs / 1000}s)`)), entry.prepareTimeoutMs) : undefined;
+    const prepStop = linkSignals(stop.signal, trace.cancelSignal, prepareDeadline.signal);
     try {
       prepared = await prepareInstance({
         fleet: o.fleet,
@@ -149,6 +152,7 @@ async function execute(o: BuildOptions, record: RunningBuild, write: (c: string 
         logExternalIp: entry.autoscaler?.logExternalIp ?? false,
       });
     } finally {
+      prepareTimer?.clear();
       prepStop.dispose();
       write(sectionEnd('prepare_executor', clock.now() / 1000));
     }
