@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { setFlagsFromString } from 'node:v8';
-import { isLogLevel, type LogLevel } from '@fleetrunner/common';
+import { isLogLevel, type LogLevel, type Logger } from '@fleetrunner/common';
 import { formatDiagnostics, loadConfig } from '@fleetrunner/config';
 import { defaultConfigPath } from '../config-path.js';
 import type { Output } from '../output.js';
@@ -77,12 +77,13 @@ export async function runCommand(argv: string[], io: Output, hooks: RunHooks = {
     return 1;
   }
   const config = result.config;
+  const current: { manager?: Manager } = {};
   const version = { version: cliVersion(), revision: 'unknown' };
   const metrics = new ManagerMetrics(version);
   const logger = runLogger({
     format: format ?? config.logFormat,
     level: level ?? logLevelOf(config.logLevel),
-    secrets: () => config.runners.map((r) => r.token),
+    secrets: () => current.manager?.tokens() ?? config.runners.map((r) => r.token),
     onProblem: (l) => metrics.errors.inc({ level: l }),
   });
   for (const w of result.warnings) logger.warn('config', { diagnostic: `${w.file}:${w.line}: ${w.path ? `${w.path}: ` : ''}${w.message}` });
@@ -95,7 +96,13 @@ export async function runCommand(argv: string[], io: Output, hooks: RunHooks = {
     version,
     ...(values['listen-address'] !== undefined ? { listenAddress: values['listen-address'] } : {}),
   });
+  current.manager = manager;
   hooks.onStarted?.(manager);
+  return serve(manager, logger, hooks);
+}
+
+/** Routes the signals to the manager until it has stopped; resolves to the exit code. */
+async function serve(manager: Manager, logger: Logger, hooks: RunHooks): Promise<number> {
   let forced = 0;
   const onQuit = (): void => {
     logger.info('SIGQUIT received');
@@ -112,7 +119,7 @@ export async function runCommand(argv: string[], io: Output, hooks: RunHooks = {
   };
   const onHup = (): void => {
     logger.info('SIGHUP received: reloading the config');
-    void manager.reload();
+    manager.reload().catch((err: unknown) => logger.error('reloading the config failed', { error: err instanceof Error ? err.message : String(err) }));
   };
   process.on('SIGQUIT', onQuit);
   process.on('SIGTERM', onTerm);

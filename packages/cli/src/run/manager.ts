@@ -134,6 +134,11 @@ export class Manager {
     this.scheduleConfigCheck();
   }
 
+  /** Every runner token this manager knows (for the logger's masking). */
+  tokens(): string[] {
+    return [...this.runners.values()].map((r) => r.entry.token);
+  }
+
   /** Jobs running now. */
   get runningJobs(): number {
     return this.builds.size;
