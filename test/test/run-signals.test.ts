@@ -1,7 +1,7 @@
 import t from 'tap';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { tmpDir, waitFor } from '@fleetrunner/testing';
-import { mapFailureReason } from '@fleetrunner/gitlab';
+import { GitLabClient, mapFailureReason } from '@fleetrunner/gitlab';
 import { GITLAB_FAILURE_REASONS, startGitLabStandin } from '../src/index.js';
 import { alive, noInstancesLeft, startManager, writeRunConfig } from './run-harness.js';
 
@@ -72,6 +72,30 @@ t.test('SIGHUP reloads the config: policies apply live, other autoscaler keys ar
   await waitFor(async () => /^gitlab_runner_concurrent 6$/m.test(await m.metrics()), { what: 'concurrent 6 in the metrics' });
   // idle_count = 4 idle slots at 2 slots per instance: the fleet grows to its 2 instances without a job.
   await waitFor(async () => /^fleeting_provisioner_instances\{[^}]*state="ready"\} 2$/m.test(await m.metrics()), { what: 'two ready instances', timeoutMs: 20_000 });
+  m.child.kill('SIGQUIT');
+  t.same(await m.exited, { code: 0, signal: null });
+  await noInstancesLeft(dir);
+});
+
+t.test('a reloaded runner with the same URL and id but a new token keeps its autoscaler', async (t) => {
+  const dir = tmpDir(t, { prefix: 'run-rotate' });
+  const s = await startGitLabStandin({ traceUpdateIntervalSeconds: 1, longPollMs: 5_000 });
+  t.teardown(() => s.close());
+  const { id, token } = s.registerRunner();
+  const file = writeRunConfig({ dir, url: s.url, token, subnet: '127.81.12.0/24', runnerExtra: `id = ${id}` });
+  const m = startManager(t, file);
+  const before = s.enqueueJob({ variables: NO_GIT, script: ['echo with the old token'] });
+  await s.waitForJobState(before.id, 'success');
+  const rotated = await new GitLabClient({ url: s.url, token }).resetToken();
+  writeFileSync(file, readFileSync(file, 'utf8').replace(token, rotated.token));
+  m.child.kill('SIGHUP');
+  await m.waitForLog((e) => e.msg === 'config reloaded', 'the reload');
+  const after = s.enqueueJob({ variables: NO_GIT, script: ['echo with the new token'] });
+  await s.waitForJobState(after.id, ['success', 'failed']);
+  t.equal(s.jobs.get(after.id)?.status, 'success');
+  t.equal(s.jobs.get(after.id)?.runnerToken, rotated.token, 'the job was requested with the new token');
+  t.equal(m.pluginPids().length, 1, 'the same plugin process (one autoscaler per URL and id)');
+  t.match(s.traceOf(after.id), /Dialing instance local-1\.\.\./, 'on the same instance');
   m.child.kill('SIGQUIT');
   t.same(await m.exited, { code: 0, signal: null });
   await noInstancesLeft(dir);
