@@ -1,8 +1,9 @@
 import { hostname } from 'node:os';
 import { linkSignals, toRunnerError, type Clock, type Logger } from '@fleetrunner/common';
 import { LocalArtifactBackend, runJob, type ArchiveStore, type ExecutorSettings, type JobResult as ExecJobResult, type StageRecord } from '@fleetrunner/executor';
-import { StreamMasker, type JobDependency } from '@fleetrunner/gitlab';
+import { StreamMasker, errorLine, type JobDependency } from '@fleetrunner/gitlab';
 import type { Fleet } from '../fleet.js';
+import { prepareInstance } from '../run/build-prepare.js';
 import { payloadOf } from './payload.js';
 import type { Pipeline, PlannedJob, Schedule } from './pipeline/index.js';
 import { LowestFree } from './slots.js';
@@ -76,41 +77,36 @@ export async function runPipeline(o: PipelineRunOptions): Promise<JobReport[]> {
     const link = linkSignals(o.signal);
     let result: ExecJobResult;
     try {
-      const acq = await o.fleet.taskscaler.acquire(key, { signal: link.signal });
+      log(`Running with fleetrunner on ${managerHostname}\n`);
+      log(`Preparing the "instance" executor\n`);
+      const { acquisition: acq, connection } = await prepareInstance({ fleet: o.fleet, key, log, clock: o.clock, signal: link.signal });
       report.instanceId = acq.instanceId;
       report.slot = acq.slot;
       report.startedAt = new Date(o.clock.now()).toISOString();
       o.onJobStart?.(job, { instanceId: acq.instanceId, slot: acq.slot });
-      try {
-        log(`Running with fleetrunner on ${managerHostname}\n`);
-        log(`Preparing the "instance" executor\nDialing instance ${acq.instanceId}...\n`);
-        const connection = await o.fleet.connector.connect(acq.connectInfo, { signal: link.signal });
-        log(`Instance ${acq.instanceId} connected\n`);
-        result = await runJob({
-          payload,
-          connection,
-          instanceId: acq.instanceId,
-          slot: acq.slot,
-          concurrentId: cid,
-          concurrentProjectId: pid,
-          settings: { ...o.settings, managerHostname },
-          log: { write: log },
-          artifacts: new LocalArtifactBackend(o.artifacts, payload.id),
-          cache: o.cache,
-          clock: o.clock,
-          logger: o.logger,
-          abortSignal: link.signal,
-          lostSignal: acq.signal,
-          sourceArchive: () => sourceArchive(o.pipeline.projectDir, files),
-        });
-      } finally {
-        acq.release();
-      }
+      result = await runJob({
+        payload,
+        connection,
+        instanceId: acq.instanceId,
+        slot: acq.slot,
+        concurrentId: cid,
+        concurrentProjectId: pid,
+        settings: { ...o.settings, managerHostname },
+        log: { write: log },
+        artifacts: new LocalArtifactBackend(o.artifacts, payload.id),
+        cache: o.cache,
+        clock: o.clock,
+        logger: o.logger,
+        abortSignal: link.signal,
+        lostSignal: acq.signal,
+        sourceArchive: () => sourceArchive(o.pipeline.projectDir, files),
+      });
     } catch (err) {
       const e = toRunnerError(err);
-      log(`\x1b[31;1mERROR: Preparation failed: ${e.message}\x1b[0;m\n`);
+      log(errorLine(`Job failed (system failure): ${e.message}`));
       result = { status: 'failed', failureReason: 'runner_system_failure', message: e.message, stages: [], durationMs: o.clock.now() - started };
     } finally {
+      o.fleet.taskscaler.release(key);
       link.dispose();
       concurrentIds.give(cid);
       projectIds.give(pid);
