@@ -48,7 +48,8 @@ export class SshConnection implements Connection {
     if (this.state === 'closed') return Promise.reject(new RunnerError('unavailable', `connection to instance ${this.instanceId} is closed`));
     return new Promise((resolve, reject) => {
       this.client.exec(command, (err, channel) => {
-        if (err) reject(new RunnerError('channel_open_failed', `opening a session on instance ${this.instanceId}: ${err.message}`, { cause: err }));
+        // A connection that died while the open was in flight is a lost connection, not a refused channel.
+        if (err) reject(new RunnerError(this.state === 'closed' ? 'unavailable' : 'channel_open_failed', `opening a session on instance ${this.instanceId}: ${err.message}`, { cause: err }));
         else watch(channel).then(resolve, reject);
       });
     });
