@@ -31,3 +31,4 @@ export {
 } from './serve-instance-group.js';
 export { runPlugin, type RunPluginOptions, type RunningPlugin } from './run-plugin.js';
 export * from './conformance/index.js';
+export { generateEd25519, type SshKeyPair } from './ssh-keys.js';

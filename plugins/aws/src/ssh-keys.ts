@@ -1,11 +1,7 @@
-import { createPrivateKey, generateKeyPairSync, randomBytes } from 'node:crypto';
+import { createPrivateKey } from 'node:crypto';
 import { RunnerError } from '@fleetrunner/common';
 
-/** A key pair for SSH logins: private key text (OpenSSH format) and its `authorized_keys` line. */
-export interface SshKeyPair {
-  privateKey: string;
-  publicKey: string;
-}
+export { generateEd25519, type SshKeyPair } from '@fleetrunner/fleeting';
 
 /** SSH wire `string`: uint32 length, then the bytes. */
 function sshString(data: Buffer | string): Buffer {
@@ -20,28 +16,6 @@ function mpint(magnitude: Buffer): Buffer {
   let m = magnitude;
   while (m.length > 1 && m[0] === 0) m = m.subarray(1);
   return sshString((m[0] ?? 0) & 0x80 ? Buffer.concat([Buffer.from([0]), m]) : m);
-}
-
-/**
- * A fresh ed25519 key pair, the private key in the unencrypted `openssh-key-v1` format that both the ssh2 library
- * and OpenSSH read (PKCS#8 ed25519 keys are not read by ssh2).
- */
-export function generateEd25519(comment: string): SshKeyPair {
-  const jwk = generateKeyPairSync('ed25519').privateKey.export({ format: 'jwk' });
-  const seed = Buffer.from(jwk.d ?? '', 'base64url');
-  const pub = Buffer.from(jwk.x ?? '', 'base64url');
-  const pubBlob = Buffer.concat([sshString('ssh-ed25519'), sshString(pub)]);
-  const check = randomBytes(4);
-  const secret = Buffer.concat([check, check, pubBlob, sshString(Buffer.concat([seed, pub])), sshString(comment)]);
-  const padding = Buffer.from(Array.from({ length: (8 - (secret.length % 8)) % 8 }, (_, i) => i + 1));
-  const nkeys = Buffer.alloc(4);
-  nkeys.writeUInt32BE(1);
-  const body = Buffer.concat([Buffer.from('openssh-key-v1\0'), sshString('none'), sshString('none'), sshString(''), nkeys, sshString(pubBlob), sshString(Buffer.concat([secret, padding]))]);
-  const lines = body.toString('base64').match(/.{1,70}/g) ?? [];
-  return {
-    privateKey: ['-----BEGIN OPENSSH PRIVATE KEY-----', ...lines, '-----END OPENSSH PRIVATE KEY-----', ''].join('\n'),
-    publicKey: `ssh-ed25519 ${pubBlob.toString('base64')}`,
-  };
 }
 
 function readString(buf: Buffer, at: number): { value: Buffer; next: number } {

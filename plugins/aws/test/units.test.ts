@@ -114,8 +114,9 @@ t.test('keys: generated ed25519 keys read by ssh2, public lines of OpenSSH and P
   const parsed = ssh2.utils.parseKey(kp.privateKey);
   const key = Array.isArray(parsed) ? parsed[0] : parsed;
   if (!key || key instanceof Error) throw new Error('ssh2 cannot read the generated key');
-  t.equal(`${key.type} ${key.getPublicSSH().toString('base64')}`, kp.publicKey);
-  t.equal(publicKeyLineOf(kp.privateKey, 'k'), kp.publicKey, 'from the OpenSSH header');
+  // The generated line carries the comment after the key material.
+  t.equal(`${key.type} ${key.getPublicSSH().toString('base64')} c`, kp.publicKey);
+  t.equal(`${publicKeyLineOf(kp.privateKey, 'k')} c`, kp.publicKey, 'from the OpenSSH header');
   for (const [type, pem] of [
     ['ssh-rsa', generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs1', format: 'pem' })],
     ['ecdsa-sha2-nistp256', generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).privateKey.export({ type: 'sec1', format: 'pem' })],
