@@ -68,6 +68,22 @@ if (process.getuid?.() !== 0) {
     t.notOk(alive(pid), 'the remote process is gone');
   });
 
+  t.test('a get_sources timeout ends the job at once with job_execution_timeout', async (t) => {
+    const clock = new FakeClock();
+    const log = new LogCapture();
+    // Runner hooks run only with the clone/fetch strategies; the hook stalls before any git command runs.
+    const p = payload({ variables: [{ key: 'GIT_STRATEGY', value: 'clone', public: true }], steps: [step(['echo never-runs'])], artifacts: [{ name: 'x', paths: ['x'], when: 'always', artifact_type: 'archive', artifact_format: 'zip' }] });
+    const running = run(inst, st, p, { clock, log, settings: { getSourcesTimeoutMs: 30_000, scripts: { preGetSourcesScript: 'echo "fetching $$"; sleep 300' } } });
+    const pid = Number((await log.waitFor(/^fetching (\d+)$/m))[1]);
+    await clock.advance(31_000);
+    const res = await running;
+    t.equal(res.status, 'failed');
+    t.equal(res.failureReason, 'job_execution_timeout');
+    t.notMatch(log.text, 'never-runs');
+    t.notOk(res.stages.some((s) => s.name.startsWith('upload_artifacts') || s.name === 'cleanup_file_variables'), 'no on-failure or cleanup stages');
+    await waitFor(() => !alive(pid), { timeoutMs: 10_000, what: `remote pid ${pid} to exit` });
+  });
+
   t.test('graceful cancel stops the script, runs after_script, reports canceled', async (t) => {
     const log = new LogCapture();
     const cancel = new AbortController();

@@ -34,6 +34,7 @@ export function executorSettings(
     },
     serverUrl: entry.url,
     ...(entry.cloneUrl ? { cloneUrl: entry.cloneUrl } : {}),
+    ...(entry.getSourcesTimeoutMs > 0 ? { getSourcesTimeoutMs: entry.getSourcesTimeoutMs } : {}),
     managerHostname: o.managerHostname,
     runnerVersion: { version: o.version.version, revision: o.version.revision },
   };

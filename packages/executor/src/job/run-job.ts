@@ -60,6 +60,8 @@ class JobRun {
   private env!: JobEnvironment;
   private failure: Failure | undefined;
   private enteredUserScript = false;
+  /** A get_sources timeout ends the job without the on-failure stages (upstream). */
+  private endedAtOnce = false;
 
   constructor(private readonly ctx: JobContext) {
     this.started = ctx.clock.now();
@@ -145,6 +147,7 @@ class JobRun {
 
     if (!(await this.scriptStage('prepare_script', { fatal: true }))) return;
     const sourcesOk = await this.getSources();
+    if (this.endedAtOnce) return;
     let prepOk = sourcesOk;
     if (prepOk) prepOk = await this.transferStage('restore_cache', (s) => restoreCaches(c, this.env.paths.projectDir, p.cache, s), { failJob: false });
     if (prepOk) prepOk = await this.transferStage('download_artifacts', (s) => downloadArtifacts(c, this.env.paths.projectDir, s), { failJob: true });
@@ -263,7 +266,12 @@ class JobRun {
         await this.scriptStage('clear_worktree', {});
       }
       const before = this.failure;
-      if (await this.scriptStage('get_sources', {})) return true;
+      const limit = this.ctx.settings.getSourcesTimeoutMs;
+      if (await this.scriptStage('get_sources', limit ? { timeoutMs: limit } : {})) return true;
+      if (this.stages.at(-1)?.outcome === 'timeout') {
+        this.endedAtOnce = true;
+        return false;
+      }
       if (this.hardStopped || i === attempts) return false;
       this.failure = before;
     }

@@ -33,6 +33,9 @@ export interface ExecutorSettings {
   runnerVersion: RunnerVersionInfo;
   /** Time between TERM and KILL of a cancelled stage, ms. Default 10000. */
   killGraceMs?: number;
+  /** `get_sources_timeout`: bound of each get_sources attempt, ms; 0/undefined = the job timeout only. A get_sources
+   * timeout ends the job at once (job_execution_timeout; no cache, artifacts or cleanup stages), as upstream. */
+  getSourcesTimeoutMs?: number;
 }
 
 /** Where the job log goes. Masking is the sink's job (GitLab's trace masks; `runner exec` masks too). */
