@@ -32,3 +32,4 @@ export {
 export { runPlugin, type RunPluginOptions, type RunningPlugin } from './run-plugin.js';
 export * from './conformance/index.js';
 export { generateEd25519, type SshKeyPair } from './ssh-keys.js';
+export { pluginConfigObject } from './plugin-config.js';

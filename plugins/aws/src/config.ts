@@ -1,4 +1,5 @@
 import { RunnerError } from '@fleetrunner/common';
+import { pluginConfigObject } from '@fleetrunner/fleeting';
 
 /** The validated `plugin_config` of the AWS plugin (the keys of upstream fleeting-plugin-aws). */
 export interface AwsConfig {
@@ -22,29 +23,12 @@ const KEYS: Record<string, keyof AwsConfig> = {
   credentials_file: 'credentialsFile',
 };
 
-/** Turns the raw plugin_config (object, JSON text or JSON bytes) into an object. */
-function toObject(raw: unknown): Record<string, unknown> {
-  let value = raw;
-  if (value instanceof Uint8Array) value = new TextDecoder().decode(value);
-  if (typeof value === 'string') {
-    if (value.trim() === '') return {};
-    try {
-      value = JSON.parse(value) as unknown;
-    } catch (err) {
-      throw new RunnerError('invalid_argument', `plugin_config: expected a JSON object: ${err instanceof Error ? err.message : String(err)}`);
-    }
-  }
-  if (value === undefined || value === null) return {};
-  if (typeof value !== 'object' || Array.isArray(value)) throw new RunnerError('invalid_argument', 'plugin_config: expected an object');
-  return value as Record<string, unknown>;
-}
-
 /**
  * Validates `plugin_config`: every key must be known and a non-empty string, `name` is required. Throws an
  * `invalid_argument` RunnerError naming every offending key (joined with "; ").
  */
 export function parseAwsConfig(raw: unknown): AwsConfig {
-  const obj = toObject(raw);
+  const obj = pluginConfigObject(raw);
   const problems: string[] = [];
   const out: Partial<AwsConfig> = {};
   for (const [key, v] of Object.entries(obj)) {

@@ -1,6 +1,7 @@
 import { homedir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import { RunnerError } from '@fleetrunner/common';
+import { pluginConfigObject } from '@fleetrunner/fleeting';
 import { parseGoDuration } from './duration.js';
 import { parseSubnet, subnetCapacity, type Subnet } from './subnet.js';
 
@@ -78,29 +79,12 @@ const READERS: Record<string, Reader> = {
       : bad('a list of instance ids (strings) or creation indices (integers ≥ 1)'),
 };
 
-/** Turns the raw plugin_config (object, JSON text or JSON bytes; absent = all defaults) into an object. */
-function toObject(raw: unknown): Record<string, unknown> {
-  let value = raw;
-  if (value instanceof Uint8Array) value = new TextDecoder().decode(value);
-  if (typeof value === 'string') {
-    if (value.trim() === '') return {};
-    try {
-      value = JSON.parse(value) as unknown;
-    } catch (err) {
-      throw new RunnerError('invalid_argument', `plugin_config: expected a JSON object: ${err instanceof Error ? err.message : String(err)}`);
-    }
-  }
-  if (value === undefined || value === null) return {};
-  if (typeof value !== 'object' || Array.isArray(value)) throw new RunnerError('invalid_argument', 'plugin_config: expected an object');
-  return value as Record<string, unknown>;
-}
-
 /**
  * Validates every key of `raw` and fills defaults. Throws an `invalid_argument` RunnerError naming each bad key
  * and what it expects (all problems at once, joined with "; ").
  */
 export function parseLocalConfig(raw: unknown, env: ConfigEnv = process.env): LocalConfig {
-  const obj = toObject(raw);
+  const obj = pluginConfigObject(raw);
   const values: Record<string, unknown> = {};
   const problems: string[] = [];
   for (const [key, v] of Object.entries(obj)) {
