@@ -7,7 +7,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { listZip, writeZipFile } from '@fleetrunner/gitlab';
 import { tarFiles, tarToZipEntries, zipFileToTar } from '../src/run/artifact-archives.js';
-import { tarEnd, tarHeaders, tarPadding } from '../src/run/tar-writer.js';
+import { tarEnd, tarHeaders, tarPadding } from '@fleetrunner/executor';
 
 function work(t: { teardown(fn: () => void): void }): string {
   const dir = mkdtempSync(join(tmpdir(), 'run-archives-'));

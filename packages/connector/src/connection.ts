@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import type { Duplex, Readable } from 'node:stream';
+import type { Duplex } from 'node:stream';
 import type { Client, ClientChannel } from 'ssh2';
-import { RunnerError, abortError, type Logger } from '@fleetrunner/common';
+import { RunnerError, abortError, toRunnerError, type Logger } from '@fleetrunner/common';
 import type { Connection, ExecOptions, ExecResult } from './types.js';
 
 /** Default grace between TERM and KILL of an aborted command, ms. */
@@ -67,13 +67,19 @@ export class SshConnection implements Connection {
       let pgid: number | undefined;
       let head: Buffer | undefined = Buffer.alloc(0);
       let result: ExecResult = { exitCode: null };
-      let aborted = false;
+      // Why the exec is being stopped: its signal aborted, or its stdin/stdout stream failed.
+      let stopping: { reason: unknown } | undefined;
       let settled = false;
+      const input = options.stdin;
+      const stdin = input === undefined || typeof input === 'string' || input instanceof Uint8Array ? undefined : input;
       const finish = (fn: () => void): void => {
         if (settled) return;
         settled = true;
         this.pending.delete(onLost);
         options.signal?.removeEventListener('abort', onAbort);
+        options.stdout?.off('drain', onDrain);
+        // The exec owns its input: a stream the command did not read to its end is released (its producer stops).
+        if (stdin && !stdin.readableEnded) stdin.destroy();
         fn();
       };
       const onLost = (err: Error): void => finish(() => reject(err));
@@ -83,10 +89,10 @@ export class SshConnection implements Connection {
         // Once: the kill itself closes the channel, whose 'close' would otherwise kill the (maybe reused) pgid again.
         if (killing) return;
         killing = true;
-        const sig = options.signal!;
+        const reason = stopping!.reason;
         const done = (): void => {
           channel.close();
-          finish(() => reject(abortError(sig)));
+          finish(() => reject(reason));
         };
         if (pgid === undefined) {
           done();
@@ -97,14 +103,30 @@ export class SshConnection implements Connection {
           done();
         });
       };
-      const onAbort = (): void => {
-        aborted = true;
+      const stop = (reason: unknown): void => {
+        if (settled) return;
+        stopping ??= { reason };
         // Without the pid yet the marker is moments away; kill as soon as it arrives (or when the channel ends).
         if (pgid !== undefined) killRemote();
       };
+      const onAbort = (): void => stop(abortError(options.signal!));
       options.signal?.addEventListener('abort', onAbort, { once: true });
       // An abort while the channel was opening fired no event.
       if (options.signal?.aborted) onAbort();
+      // stdout: the callback sees every chunk; a `stdout` stream gets it with backpressure (the channel pauses, so
+      // the SSH window closes and the remote command waits) and fails the exec when it fails.
+      const onDrain = (): void => {
+        channel.resume();
+      };
+      const emit = (chunk: Buffer): void => {
+        if (settled) return;
+        options.onStdout?.(chunk);
+        if (options.stdout && !options.stdout.write(chunk)) {
+          channel.pause();
+          options.stdout.once('drain', onDrain);
+        }
+      };
+      options.stdout?.on('error', (err: Error) => stop(toRunnerError(err)));
       // Lines before the marker come from the login shell's rc files: pass them on (byte for byte) and keep looking.
       const scan = (buf: Buffer): void => {
         let rest = buf;
@@ -113,22 +135,24 @@ export class SshConnection implements Connection {
           rest = rest.subarray(nl + 1);
           const at = line.indexOf(mark);
           if (at < 0) {
-            options.onStdout?.(line);
+            emit(line);
             continue;
           }
           pgid = Number(line.subarray(at + mark.length, nl).toString()) || undefined;
           head = undefined;
-          if (at > 0) options.onStdout?.(line.subarray(0, at));
-          if (rest.length > 0) options.onStdout?.(rest);
-          if (aborted) killRemote();
+          if (at > 0) emit(line.subarray(0, at));
+          if (rest.length > 0) emit(rest);
+          if (stopping) killRemote();
           return;
         }
         head = rest;
       };
       channel.on('data', (chunk: Buffer) => {
-        if (head === undefined) options.onStdout?.(chunk);
+        if (head === undefined) emit(chunk);
         else scan(head.length > 0 ? Buffer.concat([head, chunk]) : chunk);
       });
+      // ssh2 emits 'error' on a channel only in odd cases; without a listener it would reach the process.
+      channel.on('error', (err: Error) => stop(new RunnerError('internal', `channel to instance ${this.instanceId}: ${err.message}`, { cause: err })));
       channel.stderr.on('data', (chunk: Buffer) => options.onStderr?.(chunk));
       channel.on('exit', (code: number | null, signalName?: string) => {
         // ssh2 reports `SIG`-prefixed names; the contract (and SSH itself) uses the bare name.
@@ -136,12 +160,19 @@ export class SshConnection implements Connection {
         result = code === null || code === undefined ? { exitCode: null, ...(sig ? { signal: sig } : {}) } : { exitCode: code };
       });
       channel.on('close', () => {
-        if (head !== undefined && head.length > 0) options.onStdout?.(head);
+        if (head !== undefined && head.length > 0) emit(head);
         head = undefined;
-        if (aborted) killRemote();
+        if (stopping) killRemote();
         else finish(() => resolve(result));
       });
-      feedStdin(channel, options.stdin);
+      if (stdin) {
+        // The exec owns the errors of the stream it is given: one fails this exec (the remote command is killed and
+        // the channel closed) and never reaches the process as an unhandled 'error'.
+        stdin.on('error', (err: Error) => stop(toRunnerError(err)));
+        if (stdin.destroyed) stop(toRunnerError(stdin.errored ?? new Error('the input stream was destroyed before the command started')));
+        else stdin.pipe(channel);
+      } else if (input === undefined) channel.end();
+      else channel.end(input);
     });
   }
 
@@ -177,14 +208,3 @@ export class SshConnection implements Connection {
     });
   }
 }
-
-function feedStdin(channel: ClientChannel, stdin: string | Uint8Array | Readable | undefined): void {
-  if (stdin === undefined) {
-    channel.end();
-  } else if (typeof stdin === 'string' || stdin instanceof Uint8Array) {
-    channel.end(stdin);
-  } else {
-    stdin.pipe(channel);
-  }
-}
-

@@ -1,4 +1,4 @@
-import type { Readable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
 import type { ConnectInfo, ConnectorConfig } from '@fleetrunner/fleeting';
 
 /** `[runners.autoscaler.connector_config]` as the runner holds it: the plugin's settings plus dial options. */
@@ -9,10 +9,19 @@ export interface ConnectorSettings extends Partial<ConnectorConfig> {
 
 /** Options of one exec. */
 export interface ExecOptions {
-  /** Fed to the command's stdin, then stdin is closed. Default: stdin closed at once. */
+  /**
+   * Fed to the command's stdin, then stdin is closed. Default: stdin closed at once. The exec owns a stream: an
+   * error of it fails the exec (the remote command is killed, the exec rejects with that error), and a stream not
+   * read to its end when the command ends is destroyed.
+   */
   stdin?: string | Uint8Array | Readable;
   /** Receives stdout chunks as they arrive. */
   onStdout?: (chunk: Buffer) => void;
+  /**
+   * Receives stdout with backpressure: while `write` returns false the channel is paused (the SSH window closes and
+   * the remote command waits). Not ended by the exec. An error of this stream fails the exec as a stdin error does.
+   */
+  stdout?: Writable;
   /** Receives stderr chunks as they arrive. */
   onStderr?: (chunk: Buffer) => void;
   /**

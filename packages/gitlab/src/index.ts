@@ -77,3 +77,4 @@ export { uploadArtifacts, downloadArtifacts, type UploadArtifactsOptions, type D
 export { zipStream, writeZipFile, type ZipEntrySource, type ZipWriterOptions } from './zip-writer.js';
 export { directoryEntries } from './zip-entries.js';
 export { listZip, openZipEntry, extractZip, type ZipEntryInfo, type ExtractResult } from './zip-reader.js';
+export { DEFAULT_MAX_EXTRACTED_BYTES, MAX_LINK_TARGET_BYTES, safeEntryName, checkLinkTarget, tooLarge } from './zip-safety.js';

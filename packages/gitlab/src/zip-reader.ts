@@ -1,11 +1,12 @@
 import { createReadStream, createWriteStream } from 'node:fs';
 import { lstat, mkdir, open, rm, symlink, utimes, type FileHandle } from 'node:fs/promises';
-import { dirname, isAbsolute, join, resolve, sep } from 'node:path';
-import { Readable, Transform } from 'node:stream';
+import { basename, dirname, join, relative, resolve, sep } from 'node:path';
+import { Readable, Transform, pipeline as pipelineCb } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { crc32, createInflateRaw } from 'node:zlib';
 import { RunnerError, throwIfAborted } from '@fleetrunner/common';
 import * as Z from './zip-format.js';
+import { DEFAULT_MAX_EXTRACTED_BYTES, MAX_LINK_TARGET_BYTES, checkLinkTarget, safeEntryName, tooLarge } from './zip-safety.js';
 
 /** One member as listed in the central directory. */
 export interface ZipEntryInfo {
@@ -157,7 +158,8 @@ export async function openZipEntry(file: string, entry: ZipEntryInfo): Promise<R
     transform(chunk: Buffer, _enc, done) {
       crc = crc32(chunk, crc);
       size += chunk.length;
-      if (size > entry.size) done(bad(`${entry.name}: more data than its recorded size`));
+      // At once, not at the end: a member that inflates past its recorded size is a bomb or a lie.
+      if (size > entry.size) done(bad(`${entry.name}: more data than its recorded size of ${entry.size} bytes`));
       else done(null, chunk);
     },
     flush(done) {
@@ -166,17 +168,28 @@ export async function openZipEntry(file: string, entry: ZipEntryInfo): Promise<R
       else done();
     },
   });
-  if (entry.method === Z.METHOD_STORE) return raw.pipe(check);
-  const inflate = createInflateRaw();
-  raw.on('error', (e: Error) => inflate.destroy(e));
-  inflate.on('error', (e: Error) => check.destroy(e));
-  return raw.pipe(inflate).pipe(check);
+  // One pipeline: an error anywhere (file, inflate, check) or a reader that stops early destroys every stage, so no
+  // file descriptor or inflater is left behind and the error surfaces on the stream handed out.
+  const fail = (err: Error | null): void => {
+    if (err && !check.destroyed) check.destroy(err);
+  };
+  if (entry.method === Z.METHOD_STORE) pipelineCb(raw, check, fail);
+  else pipelineCb(raw, createInflateRaw(), check, fail);
+  return check.on('error', (err: Error & { code?: string }) => {
+    // zlib's own messages ("invalid code lengths set") say nothing of the archive: name the member.
+    if (err.code?.startsWith('Z_') && !err.message.startsWith('reading zip')) err.message = `reading zip: ${entry.name}: ${err.message}`;
+  });
 }
 
 /** The absolute destination of `name` under `root`, or an error for names that escape it. */
 function destination(root: string, name: string): string {
-  const clean = name.replace(/\/+$/, '');
-  if (clean === '' || isAbsolute(clean) || clean.includes('\\') || clean.split('/').includes('..')) throw bad(`unsafe entry name ${JSON.stringify(name)}`);
+  let clean: string;
+  try {
+    clean = safeEntryName(name);
+  } catch (err) {
+    throw bad((err as Error).message);
+  }
+  if (clean === '') throw bad(`unsafe entry name ${JSON.stringify(name)}`);
   const dest = resolve(root, clean);
   if (dest !== root && !dest.startsWith(root + sep)) throw bad(`entry ${JSON.stringify(name)} escapes the destination`);
   return dest;
@@ -190,20 +203,26 @@ async function readAll(stream: Readable): Promise<Buffer> {
 
 /**
  * Extracts the archive at `file` into `destDir` (created if missing): directories, regular files with their
- * Unix permission bits and mtimes, and symlinks. Names that are absolute or contain `..` are refused. Symlinks are
- * created last, so no member can be written through a link the archive itself planted.
+ * Unix permission bits and mtimes, and symlinks. Names that are absolute or contain `..` are refused, and so are
+ * symlinks pointing outside `destDir`. Symlinks are created last, so no member can be written through a link the
+ * archive itself planted, and nothing is written through a symlinked directory already there. An archive whose
+ * members declare more than `maxBytes` (default {@link DEFAULT_MAX_EXTRACTED_BYTES}) is refused before anything
+ * is written.
  */
-export async function extractZip(file: string, destDir: string, options: { signal?: AbortSignal } = {}): Promise<ExtractResult> {
+export async function extractZip(file: string, destDir: string, options: { signal?: AbortSignal; maxBytes?: number } = {}): Promise<ExtractResult> {
   const root = resolve(destDir);
-  await mkdir(root, { recursive: true });
   const entries = await listZip(file);
+  const declared = entries.reduce((n, e) => n + e.size, 0);
+  const limit = options.maxBytes ?? DEFAULT_MAX_EXTRACTED_BYTES;
+  if (declared > limit) throw tooLarge(`reading zip: ${basename(file)}`, declared, limit);
+  await mkdir(root, { recursive: true });
   const result: ExtractResult = { files: 0, directories: 0, symlinks: 0, bytes: 0 };
   const links: { dest: string; entry: ZipEntryInfo }[] = [];
   for (const entry of entries) {
     throwIfAborted(options.signal);
     const dest = destination(root, entry.name);
     if (entry.isDirectory) {
-      await mkdir(dest, { recursive: true });
+      await ensureDir(root, dest);
       result.directories++;
       continue;
     }
@@ -211,18 +230,23 @@ export async function extractZip(file: string, destDir: string, options: { signa
       links.push({ dest, entry });
       continue;
     }
-    await mkdir(dirname(dest), { recursive: true });
-    await refuseLinkedParent(root, dirname(dest));
+    await ensureDir(root, dirname(dest));
     await rm(dest, { force: true });
     const perm = entry.mode & 0o777 || 0o644;
-    await pipeline(await openZipEntry(file, entry), createWriteStream(dest, { mode: perm }), ...(options.signal ? [{ signal: options.signal }] : []));
+    await pipeline(await openZipEntry(file, entry), createWriteStream(dest, { mode: perm, flags: 'wx' }), ...(options.signal ? [{ signal: options.signal }] : []));
     await utimes(dest, entry.mtime, entry.mtime).catch(() => undefined);
     result.files++;
     result.bytes += entry.size;
   }
   for (const { dest, entry } of links) {
+    if (entry.size > MAX_LINK_TARGET_BYTES) throw bad(`symlink ${JSON.stringify(entry.name)} has an invalid target`);
     const target = (await readAll(await openZipEntry(file, entry))).toString('utf8');
-    await mkdir(dirname(dest), { recursive: true });
+    try {
+      checkLinkTarget(safeEntryName(entry.name), target);
+    } catch (err) {
+      throw bad((err as Error).message);
+    }
+    await ensureDir(root, dirname(dest));
     await rm(dest, { force: true, recursive: false }).catch(() => undefined);
     await symlink(target, dest);
     result.symlinks++;
@@ -230,9 +254,27 @@ export async function extractZip(file: string, destDir: string, options: { signa
   return result;
 }
 
-/** Refuses to write below a directory that is a symlink (left over from an earlier extraction into `root`). */
-async function refuseLinkedParent(root: string, dir: string): Promise<void> {
-  for (let d = dir; d.length > root.length; d = dirname(d)) {
-    if ((await lstat(d)).isSymbolicLink()) throw bad(`refusing to write through symlink ${join(d)}`);
+/**
+ * Creates `dir` (inside `root`) one component at a time, refusing to go through a symlink (left over from an earlier
+ * extraction into `root`): `mkdir -p` would follow it and create directories wherever it points.
+ */
+async function ensureDir(root: string, dir: string): Promise<void> {
+  const rel = relative(root, dir);
+  if (rel === '') return;
+  let d = root;
+  for (const part of rel.split(sep)) {
+    d = join(d, part);
+    let st;
+    try {
+      st = await lstat(d);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      await mkdir(d).catch((e: NodeJS.ErrnoException) => {
+        if (e.code !== 'EEXIST') throw e;
+      });
+      continue;
+    }
+    if (st.isSymbolicLink()) throw bad(`refusing to write through symlink ${d}`);
+    if (!st.isDirectory()) throw bad(`${d} is in the way of a directory of the archive`);
   }
 }

@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { header, readBody, sendError, sendJson } from './http-util.js';
 import { authenticateJob, jobToken } from './job-routes.js';
 import type { Store } from './store.js';
+import type { StandinJob } from './types.js';
 
 /** What the artifact routes need from the stand-in. */
 export interface ArtifactRouteContext {
@@ -105,4 +106,18 @@ function sendFile(res: ServerResponse, data: Buffer, filename: string): void {
     'Content-Disposition': `attachment; filename="${filename.replace(/"/g, '')}"`,
   });
   res.end(data);
+}
+
+/**
+ * The `dependencies[]` entry GitLab puts in a job's payload for `dependency` (a finished job, e.g. one made with
+ * `plantJob`), downloaded with `consumerToken` (the dependent job's token, as GitLab hands it out).
+ */
+export function dependencyOn(dependency: StandinJob, consumerToken: string): Record<string, unknown> {
+  const archive = dependency.artifacts.find((a) => a.type === 'archive');
+  return {
+    id: dependency.id,
+    token: consumerToken,
+    name: dependency.payload.job_info?.name ?? 'dependency',
+    ...(archive ? { artifacts_file: { filename: archive.filename, size: archive.data.length } } : {}),
+  };
 }

@@ -29,6 +29,11 @@ export interface GitLabStandin {
   registerRunner(options?: { token?: string; tokenExpiresAt?: string | null; paused?: boolean }): { id: number; token: string };
   /** Queues a job; returns it (its id and token are final). */
   enqueueJob(spec?: JobSpec): StandinJob;
+  /**
+   * Adds a job that ran elsewhere and succeeded (never queued) holding `artifacts` as if it had uploaded them, with
+   * any bytes: a dependent job downloads them (see {@link dependencyOn}).
+   */
+  plantJob(spec?: JobSpec, artifacts?: StoredArtifact[]): StandinJob;
   /** The stored job log (UTF-8). */
   traceOf(id: number): string;
   /** The final state the runner reported. */
@@ -141,6 +146,25 @@ export async function startGitLabStandin(options: GitLabStandinOptions = {}): Pr
     return j;
   };
   let closed: Promise<void> | undefined;
+  const newJob = (spec: JobSpec): StandinJob => {
+    const jobId = store.newJobId();
+    const token = randomToken('glcbt-');
+    const repo = repos.find((r) => r.name === spec.repo);
+    const sha = repo ? headSha(repo.dir) : '';
+    const j: StandinJob = {
+      id: jobId,
+      token,
+      payload: buildPayload(jobId, token, baseUrl, spec, sha),
+      status: 'pending',
+      awaitingAck: false,
+      trace: Buffer.alloc(0),
+      updates: [],
+      artifacts: [],
+    };
+    if (spec.runnerToken) j.forRunner = spec.runnerToken;
+    if (spec.rawOverride) j.rawOverride = spec.rawOverride;
+    return j;
+  };
 
   const standin: GitLabStandin = {
     url: baseUrl,
@@ -162,23 +186,16 @@ export async function startGitLabStandin(options: GitLabStandinOptions = {}): Pr
       return { id: r.id, token: r.token };
     },
     enqueueJob(spec = {}) {
-      const jobId = store.newJobId();
-      const token = randomToken('glcbt-');
-      const repo = repos.find((r) => r.name === spec.repo);
-      const sha = repo ? headSha(repo.dir) : '';
-      const j: StandinJob = {
-        id: jobId,
-        token,
-        payload: buildPayload(jobId, token, baseUrl, spec, sha),
-        status: 'pending',
-        awaitingAck: false,
-        trace: Buffer.alloc(0),
-        updates: [],
-        artifacts: [],
-      };
-      if (spec.runnerToken) j.forRunner = spec.runnerToken;
-      if (spec.rawOverride) j.rawOverride = spec.rawOverride;
+      const j = newJob(spec);
       store.addJob(j);
+      return j;
+    },
+    plantJob(spec = {}, artifacts = []) {
+      const j = newJob(spec);
+      j.status = 'success';
+      j.artifacts.push(...artifacts);
+      store.jobs.set(j.id, j);
+      store.emit('change');
       return j;
     },
     traceOf: (jobId) => job(jobId).trace.toString('utf8'),

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -108,8 +109,10 @@ export async function execCommand(args: string[], io: Output, logger: Logger): P
     return 0;
   }
   const schedule = createSchedule(pipeline, { only: positionals });
-  const slug = pipeline.projectDir.replace(/[^A-Za-z0-9._-]+/g, '_');
-  const cacheRoot = join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'fleetrunner', 'exec', slug);
+  // One cache directory per project directory: the readable slug alone would give `/a/b_c` and `/a/b/c` one cache.
+  const slug = `${pipeline.projectDir.replace(/[^A-Za-z0-9._-]+/g, '_').slice(-80)}-${createHash('sha256').update(pipeline.projectDir).digest('hex').slice(0, 12)}`;
+  const cacheBase = join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'fleetrunner');
+  const cacheRoot = join(cacheBase, 'exec', slug);
   // This run's artifacts (and taskscaler state when the config names no dir): removed when the run ends.
   const runDir = mkdtempSync(join(tmpdir(), 'fleetrunner-exec-'));
   const removeRunDir = (): void => rmSync(runDir, { recursive: true, force: true });
@@ -139,7 +142,7 @@ export async function execCommand(args: string[], io: Output, logger: Logger): P
         runnerVersion: { version: cliVersion(), revision: '' },
       },
       concurrent,
-      cache: new LocalArchiveStore(cacheRoot),
+      cache: new LocalArchiveStore(cacheRoot, { privateFrom: cacheBase }),
       artifacts: new LocalArchiveStore(join(runDir, 'artifacts')),
       clock: systemClock,
       logger,

@@ -1,69 +1,9 @@
 import { rm } from 'node:fs/promises';
+import { basename } from 'node:path';
 import { Readable } from 'node:stream';
 import { RunnerError } from '@fleetrunner/common';
-import { TarReader, type TarEntry } from '@fleetrunner/executor';
-import { listZip, openZipEntry, type ZipEntrySource } from '@fleetrunner/gitlab';
-import { tarEnd, tarHeaders, tarPadding } from './tar-writer.js';
-
-type TarEvent = { kind: 'entry'; entry: TarEntry } | { kind: 'data'; chunk: Buffer } | { kind: 'end' };
-
-/**
- * Reads a tar stream on demand: the next event is parsed only when asked for, so a consumer that reads one member's
- * body at a time (the zip writer) keeps at most one source chunk in memory, and backpressure reaches the instance.
- */
-export class TarPuller {
-  private readonly events: TarEvent[] = [];
-  private readonly source: AsyncIterator<Buffer | string>;
-  private readonly reader: TarReader;
-  private failure: Error | undefined;
-  private eof = false;
-
-  constructor(archive: AsyncIterable<Buffer | string>) {
-    this.source = archive[Symbol.asyncIterator]();
-    this.reader = new TarReader({
-      onEntry: (entry) => this.events.push({ kind: 'entry', entry }),
-      onData: (_e, chunk) => this.events.push({ kind: 'data', chunk }),
-      onEnd: () => this.events.push({ kind: 'end' }),
-    });
-    this.reader.on('error', (err: Error) => (this.failure ??= err));
-  }
-
-  /** The next event, or undefined at the end of the archive. */
-  async next(): Promise<TarEvent | undefined> {
-    while (this.events.length === 0) {
-      if (this.failure) throw this.failure;
-      if (this.eof) return undefined;
-      await this.feed();
-    }
-    return this.events.shift();
-  }
-
-  private async feed(): Promise<void> {
-    const r = await this.source.next();
-    if (r.done) {
-      this.eof = true;
-      await new Promise<void>((resolve, reject) => this.reader.end((err?: Error | null) => (err ? reject(err) : resolve())));
-      return;
-    }
-    const chunk = typeof r.value === 'string' ? Buffer.from(r.value) : r.value;
-    await new Promise<void>((resolve, reject) => this.reader.write(chunk, (err) => (err ? reject(err) : resolve())));
-  }
-
-  /** The body of the member just announced, chunk by chunk. */
-  async *body(): AsyncGenerator<Buffer> {
-    for (;;) {
-      const ev = await this.next();
-      if (!ev) throw new RunnerError('invalid_argument', 'reading artifacts archive: tar archive is truncated');
-      if (ev.kind === 'end') return;
-      if (ev.kind === 'data') yield ev.chunk;
-    }
-  }
-
-  /** Drains the rest of the source (so the producer on the instance is not left blocked). */
-  async discard(): Promise<void> {
-    while ((await this.next()) !== undefined);
-  }
-}
+import { TarPuller, tarEnd, tarHeaders, tarPadding } from '@fleetrunner/executor';
+import { DEFAULT_MAX_EXTRACTED_BYTES, MAX_LINK_TARGET_BYTES, listZip, openZipEntry, tooLarge, type ZipEntrySource } from '@fleetrunner/gitlab';
 
 const S_IFREG = 0o100000;
 const S_IFDIR = 0o040000;
@@ -76,7 +16,8 @@ function cleanName(path: string): string {
 /**
  * Turns a tar stream into zip members, lazily: each member's `stream` pulls its body from the tar as the zip writer
  * reads it. Parent directories the tar does not list get their own members first (GitLab Runner's archives list
- * every directory). Hard links and special files are skipped (a zip cannot hold them); their names go to `skipped`.
+ * every directory). Special files (and hard links, which the instance's `tar --hard-dereference` does not send) are
+ * skipped (a zip cannot hold them); their names go to `skipped`.
  */
 export async function* tarToZipEntries(archive: AsyncIterable<Buffer | string>, skipped: string[] = []): AsyncGenerator<ZipEntrySource> {
   const tar = new TarPuller(archive);
@@ -125,28 +66,45 @@ async function readAll(stream: Readable): Promise<Buffer> {
   return Buffer.concat(parts);
 }
 
+/** Options of {@link zipFileToTar}. */
+export interface ZipToTarOptions {
+  /** Remove `file` once the stream ends or is destroyed. */
+  removeAfter?: boolean;
+  /** Cap on the sum of the members' sizes, bytes. Default {@link DEFAULT_MAX_EXTRACTED_BYTES}. */
+  maxBytes?: number;
+}
+
 /**
- * A tar stream of the zip archive in `file` (directories, files with their modes and times, symlinks). The file
- * is removed once the stream ends or is destroyed when `removeAfter` is set.
+ * A tar stream of the zip archive in `file` (directories, files with their modes and times, symlinks). The zip is
+ * checked as it goes and the stream fails (naming the member) on anything unsound: no central directory, a corrupt
+ * member, a CRC or size mismatch (a member that inflates past its recorded size is stopped at once), an unknown
+ * compression method, or members that declare more than `maxBytes` in all (refused before a byte is sent). Entry
+ * names and links are checked where the stream is extracted (`extractRemote`).
  */
-export function zipFileToTar(file: string, options: { removeAfter?: boolean } = {}): Readable {
+export function zipFileToTar(file: string, options: ZipToTarOptions = {}): Readable {
+  const limit = options.maxBytes ?? DEFAULT_MAX_EXTRACTED_BYTES;
   async function* gen(): AsyncGenerator<Buffer> {
     try {
-      for (const e of await listZip(file)) {
+      const entries = await listZip(file);
+      const declared = entries.reduce((n, e) => n + e.size, 0);
+      if (declared > limit) throw tooLarge(`reading zip: ${basename(file)}`, declared, limit);
+      for (const e of entries) {
         const mode = e.mode & 0o7777 || (e.isDirectory ? 0o755 : 0o644);
         if (e.isDirectory) {
           yield tarHeaders({ name: e.name, type: 'directory', mode, size: 0, mtime: e.mtime });
         } else if (e.isSymlink) {
+          if (e.size > MAX_LINK_TARGET_BYTES) throw new RunnerError('invalid_argument', `reading zip: symlink ${JSON.stringify(e.name)} has a target of ${e.size} bytes`);
           const target = (await readAll(await openZipEntry(file, e))).toString('utf8');
           yield tarHeaders({ name: e.name, type: 'symlink', mode: 0o777, size: 0, mtime: e.mtime, linkname: target });
         } else {
           yield tarHeaders({ name: e.name, type: 'file', mode, size: e.size, mtime: e.mtime });
           let n = 0;
+          // openZipEntry fails as soon as a member streams more than it declares, and at its end on a short one.
           for await (const chunk of await openZipEntry(file, e)) {
             n += (chunk as Buffer).length;
             yield chunk as Buffer;
           }
-          if (n !== e.size) throw new RunnerError('invalid_argument', `reading artifacts archive: ${e.name}: expected ${e.size} bytes, got ${n}`);
+          if (n !== e.size) throw new RunnerError('invalid_argument', `reading zip: ${e.name}: expected ${e.size} bytes, got ${n}`);
           yield tarPadding(n);
         }
       }

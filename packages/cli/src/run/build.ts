@@ -1,5 +1,5 @@
 import { RunnerError, linkSignals, toRunnerError, type Clock, type Logger } from '@fleetrunner/common';
-import { LocalArchiveStore, runJob, type JobResult } from '@fleetrunner/executor';
+import { LocalArchiveStore, projectCacheDir, runJob, type JobResult } from '@fleetrunner/executor';
 import { JobTrace, MAX_UPDATE_INTERVAL_MS, errorLine, sectionEnd, sectionHeader, warningLine, type JobOutcome, type JobPayload } from '@fleetrunner/gitlab';
 import type { Fleet } from '../fleet.js';
 import { prepareInstance, type PreparedInstance } from './build-prepare.js';
@@ -167,7 +167,7 @@ async function execute(o: BuildOptions, record: RunningBuild, write: (c: string 
       settings,
       log: { write },
       artifacts,
-      cache: new LocalArchiveStore(`${o.cacheRoot}/${runner.short}`),
+      cache: new LocalArchiveStore(projectCacheDir(o.cacheRoot, runner.short, job.jobInfo.projectId), { privateFrom: o.cacheRoot }),
       clock,
       logger: log,
       abortSignal: stop.signal,

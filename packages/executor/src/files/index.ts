@@ -1,5 +1,8 @@
 export { compileGlob, selectPaths, normalizePattern, type PathMatcher } from './glob.js';
 export { TarReader, type TarEntry, type TarHandlers } from './tar-reader.js';
+export { TarPuller, type TarEvent } from './tar-puller.js';
+export { tarHeaders, tarPadding, tarEnd, type TarMember } from './tar-writer.js';
+export { safeTar, type SafeTarOptions } from './safe-tar.js';
 export {
   shq,
   listRemoteTree,
@@ -9,6 +12,7 @@ export {
   extractRemote,
   type RemoteTree,
   type PathSelection,
+  type ExtractRemoteOptions,
 } from './remote-tree.js';
-export { LocalArchiveStore, keyFileName, type ArchiveStore, type PendingWrite } from './stores.js';
+export { LocalArchiveStore, keyFileName, projectCacheDir, type ArchiveStore, type PendingWrite } from './stores.js';
 export { LocalArtifactBackend, artifactKey } from './local-artifacts.js';

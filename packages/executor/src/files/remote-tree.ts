@@ -3,6 +3,7 @@ import { pipeline } from 'node:stream/promises';
 import { RunnerError } from '@fleetrunner/common';
 import type { Connection } from '@fleetrunner/connector';
 import { selectPaths } from './glob.js';
+import { safeTar, type SafeTarOptions } from './safe-tar.js';
 
 /** Single-quotes `s` for POSIX shells. */
 export function shq(s: string): string {
@@ -67,42 +68,87 @@ export async function resolveSelection(conn: Connection, dir: string, sel: PathS
 }
 
 /**
- * Streams a tar of `entries` (relative to `dir`) from the instance into `dest`. Uses the instance's own `tar`, so
- * no runner binary is needed there. Resolves with the number of bytes received.
+ * Streams a tar of `entries` (relative to `dir`) from the instance into `dest`, with backpressure (the SSH channel
+ * pauses while `dest` is full, so the instance's `tar` waits). Uses the instance's own `tar`, so no runner binary is
+ * needed there. `dest` is ended when the archive is complete. A failure of `dest` (a writer that gave up, a full
+ * disk) stops the remote `tar` at once and is what this rejects with. Resolves with the number of bytes received.
  */
 export async function archiveRemote(conn: Connection, dir: string, entries: readonly string[], dest: Writable, options: { signal?: AbortSignal } = {}): Promise<number> {
   const pass = new PassThrough();
   let bytes = 0;
   const errs: Buffer[] = [];
-  const piping = pipeline(pass, dest);
+  const stop = new AbortController();
+  const onAbort = (): void => stop.abort(options.signal?.reason);
+  options.signal?.addEventListener('abort', onAbort, { once: true });
+  if (options.signal?.aborted) onAbort();
+  let destFailure: { err: unknown } | undefined;
+  // Handled from the start: the writer may fail while the remote tar is still running.
+  const piping = pipeline(pass, dest).catch((err: unknown) => {
+    destFailure = { err };
+    stop.abort(err);
+  });
   const list = entries.map((e) => e + '\0').join('');
-  const res = await conn
-    .exec(`cd ${shq(dir)} && tar -cf - --no-recursion --null -T -`, {
+  let res;
+  try {
+    // --hard-dereference: a file with several names is stored whole under each (a zip has no hard links, and an
+    // archive of copies extracts anywhere), as upstream's archiver stores it.
+    res = await conn.exec(`cd ${shq(dir)} && tar -cf - --hard-dereference --no-recursion --null -T -`, {
       stdin: list,
-      onStdout: (c) => {
-        bytes += c.length;
-        pass.write(c);
-      },
+      stdout: pass,
+      onStdout: (c) => (bytes += c.length),
       onStderr: (c) => errs.push(c),
-      ...(options.signal ? { signal: options.signal } : {}),
-    })
-    .finally(() => pass.end());
-  await piping;
+      signal: stop.signal,
+    });
+  } catch (err) {
+    pass.destroy();
+    await piping;
+    if (destFailure && !options.signal?.aborted) throw destFailure.err;
+    throw err;
+  } finally {
+    options.signal?.removeEventListener('abort', onAbort);
+  }
   if (res.exitCode !== 0) {
+    pass.destroy();
+    await piping;
     throw new RunnerError('internal', `archiving ${entries.length} path(s) in ${dir}: tar exited ${res.exitCode ?? res.signal}: ${Buffer.concat(errs).toString().trim().slice(0, 500)}`);
   }
+  pass.end();
+  await piping;
+  if (destFailure) throw destFailure.err;
   return bytes;
 }
 
-/** Streams a tar archive from `source` into `tar -x` in `dir` on the instance (created if missing). */
-export async function extractRemote(conn: Connection, dir: string, source: Readable, options: { signal?: AbortSignal } = {}): Promise<void> {
+/** Options of {@link extractRemote}. */
+export interface ExtractRemoteOptions extends SafeTarOptions {
+  signal?: AbortSignal;
+  /** What is extracted, for messages (`artifacts of build (1001)`). Default `archive`. */
+  what?: string;
+}
+
+/**
+ * Streams a tar archive from `source` into `tar -x` in `dir` on the instance (created if missing), through
+ * {@link safeTar}: unsafe names and links are refused, nothing is written through a symlink already in `dir`, links
+ * come last. A failure of `source` or of those checks stops the remote `tar` and rejects, naming `what`; `source`
+ * is destroyed when this settles.
+ */
+export async function extractRemote(conn: Connection, dir: string, source: Readable, options: ExtractRemoteOptions = {}): Promise<void> {
   const errs: Buffer[] = [];
-  const res = await conn.exec(`mkdir -p ${shq(dir)} && cd ${shq(dir)} && tar -xf -`, {
-    stdin: source,
-    onStderr: (c) => errs.push(c),
-    ...(options.signal ? { signal: options.signal } : {}),
-  });
+  const what = options.what ?? 'archive';
+  const safe = safeTar(source, options.confineLinks === undefined ? {} : { confineLinks: options.confineLinks });
+  let res;
+  try {
+    res = await conn.exec(`mkdir -p ${shq(dir)} && cd ${shq(dir)} && tar -xf - --no-same-owner`, {
+      stdin: safe,
+      onStderr: (c) => errs.push(c),
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
+  } catch (err) {
+    if (options.signal?.aborted) throw err;
+    throw RunnerError.wrap(`extracting ${what} into ${dir}`, err);
+  } finally {
+    if (!source.destroyed) source.destroy();
+  }
   if (res.exitCode !== 0) {
-    throw new RunnerError('internal', `extracting into ${dir}: tar exited ${res.exitCode ?? res.signal}: ${Buffer.concat(errs).toString().trim().slice(0, 500)}`);
+    throw new RunnerError('internal', `extracting ${what} into ${dir}: tar exited ${res.exitCode ?? res.signal}: ${Buffer.concat(errs).toString().trim().slice(0, 500)}`);
   }
 }

@@ -17,6 +17,9 @@ export interface TarHandlers {
   onEnd?(entry: TarEntry): void;
 }
 
+/** Largest pax or GNU long-name record accepted, bytes: such records are buffered. */
+const MAX_META_BYTES = 1 << 20;
+
 const TYPES: Record<string, TarEntry['type']> = { '0': 'file', '\0': 'file', '7': 'file', '5': 'directory', '2': 'symlink', '1': 'hardlink' };
 
 function cstr(buf: Buffer, off: number, len: number): string {
@@ -80,7 +83,8 @@ export class TarReader extends Writable {
   }
 
   override _final(cb: (err?: Error | null) => void): void {
-    if (this.remaining > 0 || (this.entry && !this.ended && this.remaining > 0)) cb(new Error('tar archive is truncated'));
+    // Cut inside a member's body, or inside a header block.
+    if (this.remaining > 0 || (!this.ended && this.buf.length > 0)) cb(new Error('tar archive is truncated'));
     else cb();
   }
 
@@ -121,8 +125,10 @@ export class TarReader extends Writable {
     if (sum !== octal(h, 148, 8)) throw new Error('tar header checksum mismatch (not a tar archive, or corrupted)');
     const flag = String.fromCharCode(h[156]!);
     const size = this.pending.size ?? octal(h, 124, 12);
+    if (!Number.isSafeInteger(size) || size < 0) throw new Error('tar header has an invalid size');
     this.padding = (512 - (size % 512)) % 512;
     this.remaining = size;
+    if ((flag === 'x' || flag === 'L' || flag === 'K' || flag === 'g') && size > MAX_META_BYTES) throw new Error(`tar ${flag} header of ${size} bytes is too large`);
     if (flag === 'x' || flag === 'L' || flag === 'K') {
       this.meta = flag === 'x' ? 'pax' : flag === 'L' ? 'longname' : 'longlink';
       this.metaBody = [];

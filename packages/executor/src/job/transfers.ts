@@ -1,5 +1,5 @@
 import { PassThrough } from 'node:stream';
-import { toRunnerError } from '@fleetrunner/common';
+import { RunnerError, toRunnerError } from '@fleetrunner/common';
 import { successLine, warningLine, type ArtifactSpec, type CacheSpec, type When } from '@fleetrunner/gitlab';
 import { archiveRemote, extractRemote, resolveSelection } from '../files/remote-tree.js';
 import type { JobContext } from './types.js';
@@ -26,13 +26,15 @@ export async function restoreCaches(ctx: JobContext, projectDir: string, caches:
           ctx.log.write(warningLine(`Cache file for ${key} does not exist`));
           continue;
         }
-        await extractRemote(ctx.connection, projectDir, archive, { signal });
+        await extractRemote(ctx.connection, projectDir, archive, { signal, what: `cache ${key}`, confineLinks: false });
         notice(ctx, `Successfully extracted cache`);
         restored = true;
         break;
       } catch (err) {
         if (signal.aborted) throw err;
-        ctx.log.write(warningLine(`Failed to extract cache ${key}: ${toRunnerError(err).message}`));
+        const message = toRunnerError(err).message;
+        ctx.logger?.warn('restoring a cache failed; the job goes on without it', { job: ctx.payload.id, key, error: message });
+        ctx.log.write(warningLine(`Failed to extract cache ${key}: ${message}`));
       }
     }
     if (!restored && cache.key) ctx.log.write(warningLine(`Cache ${cache.key} not restored`));
@@ -66,7 +68,12 @@ export async function archiveCaches(ctx: JobContext, projectDir: string, caches:
   }
 }
 
-/** download_artifacts: extracts each dependency's artifacts into the project dir; a failure fails the stage. */
+/**
+ * download_artifacts: extracts each dependency's artifacts into the project dir; a failure fails the stage. A
+ * download GitLab refuses fails as the helper's exit would (script_failure); an archive that cannot be extracted —
+ * unsound, unsafe, too large — or an extraction that fails is a `runner_system_failure` (the error's
+ * `details.failureReason`).
+ */
 export async function downloadArtifacts(ctx: JobContext, projectDir: string, signal: AbortSignal): Promise<void> {
   for (const dep of ctx.payload.dependencies) {
     if (!dep.artifactsFile) continue;
@@ -76,7 +83,14 @@ export async function downloadArtifacts(ctx: JobContext, projectDir: string, sig
       ctx.log.write(warningLine(`${dep.name} (${dep.id}) has no artifacts`));
       continue;
     }
-    await extractRemote(ctx.connection, projectDir, archive, { signal });
+    try {
+      await extractRemote(ctx.connection, projectDir, archive, { signal, what: `artifacts of ${dep.name} (${dep.id})` });
+    } catch (err) {
+      if (signal.aborted) throw err;
+      const e = toRunnerError(err);
+      ctx.logger?.warn('extracting artifacts failed', { job: ctx.payload.id, dependency: dep.id, error: e.message });
+      throw new RunnerError(e.code, e.message, { cause: err, details: { ...e.details, failureReason: 'runner_system_failure' } });
+    }
     notice(ctx, `Downloaded artifacts for ${dep.name} (${dep.id})`);
   }
 }
@@ -100,8 +114,11 @@ export async function uploadArtifacts(ctx: JobContext, projectDir: string, specs
     const producing = archiveRemote(ctx.connection, projectDir, entries, pipe, { signal });
     // Both sides must settle; a failure on either fails the upload.
     const [up, prod] = await Promise.allSettled([uploading, producing]);
-    if (prod.status === 'rejected') throw prod.reason;
-    if (up.status === 'rejected') throw up.reason;
+    const failed = prod.status === 'rejected' ? prod : up.status === 'rejected' ? up : undefined;
+    if (failed) {
+      if (!signal.aborted) ctx.logger?.warn('uploading artifacts failed', { job: ctx.payload.id, artifacts: label, error: toRunnerError(failed.reason).message });
+      throw failed.reason;
+    }
     notice(ctx, `Uploading artifacts as "${spec.type || 'archive'}" ${label}: ${entries.length} entries`);
   }
 }

@@ -1,16 +1,17 @@
+// The one tar writer: archives the manager sends to an instance's `tar -x` (artifacts, caches, sources).
 const BLOCK = 512;
 
 /** One member for {@link tarHeaders}. */
 export interface TarMember {
   /** Path with `/` separators; a directory's may end with `/`. */
   name: string;
-  type: 'file' | 'directory' | 'symlink';
+  type: 'file' | 'directory' | 'symlink' | 'hardlink';
   /** Permission bits (type bits are ignored). */
   mode: number;
   /** Body length in bytes; 0 for directories and symlinks. */
   size: number;
   mtime: Date;
-  /** Symlink target. */
+  /** Symlink target; for a hard link, the member it links to. */
   linkname?: string;
 }
 
@@ -59,7 +60,7 @@ export function tarHeaders(m: TarMember): Buffer {
   if (Buffer.byteLength(linkname) > 100) records.push(paxRecord('linkpath', linkname));
   if (size > 0o77777777777) records.push(paxRecord('size', String(size)));
   const mtimeS = Math.floor(m.mtime.getTime() / 1000);
-  const typeflag = m.type === 'directory' ? '5' : m.type === 'symlink' ? '2' : '0';
+  const typeflag = m.type === 'directory' ? '5' : m.type === 'symlink' ? '2' : m.type === 'hardlink' ? '1' : '0';
   const main = block(name.slice(0, 100), typeflag, m.mode, Math.min(size, 0o77777777777), mtimeS, linkname.slice(0, 100));
   if (records.length === 0) return main;
   const body = Buffer.from(records.join(''));
