@@ -80,8 +80,15 @@ function checkAutoscaler(r: RunnerEntry, a: AutoscalerConfig, p: DeepPartial<Aut
   if (a.vmIsolation.enabled && a.vmIsolation.nestingHost === '') {
     sink.error(`${path}.vm_isolation.nesting_host`, 'required when vm_isolation is enabled: the nesting daemon address, e.g. "unix:///…/nesting.sock"');
   }
+  if (a.vmIsolation.enabled) {
+    // Never run a job meant for a nested VM on the bare instance: until the nesting path exists, refuse its jobs.
+    sink.warn(`${path}.vm_isolation.enabled`, `${VM_ISOLATION_UNSUPPORTED}; every job of this runner fails before an instance is prepared`);
+  }
   checkInstance(r, path.replace(/\.autoscaler$/, ''), sink);
 }
+
+/** Why a runner with `vm_isolation.enabled = true` takes no job: shared by validation and the manager. */
+export const VM_ISOLATION_UNSUPPORTED = 'vm_isolation (jobs in nested VMs through the nesting daemon) is not supported by this runner yet';
 
 function checkInstance(r: RunnerEntry, path: string, sink: DiagnosticSink): void {
   const vm = r.autoscaler?.vmIsolation.enabled ?? false;

@@ -47,11 +47,16 @@ export class SshConnection implements Connection {
   private openExec<T>(command: string, watch: (channel: ClientChannel) => Promise<T>): Promise<T> {
     if (this.state === 'closed') return Promise.reject(new RunnerError('unavailable', `connection to instance ${this.instanceId} is closed`));
     return new Promise((resolve, reject) => {
-      this.client.exec(command, (err, channel) => {
-        // A connection that died while the open was in flight is a lost connection, not a refused channel.
-        if (err) reject(new RunnerError(this.state === 'closed' ? 'unavailable' : 'channel_open_failed', `opening a session on instance ${this.instanceId}: ${err.message}`, { cause: err }));
-        else watch(channel).then(resolve, reject);
-      });
+      try {
+        this.client.exec(command, (err, channel) => {
+          // A connection that died while the open was in flight is a lost connection, not a refused channel.
+          if (err) reject(new RunnerError(this.state === 'closed' ? 'unavailable' : 'channel_open_failed', `opening a session on instance ${this.instanceId}: ${err.message}`, { cause: err }));
+          else watch(channel).then(resolve, reject);
+        });
+      } catch (err) {
+        // ssh2 throws "Not connected" when the socket is gone before its 'close' was processed.
+        reject(new RunnerError('unavailable', `connection to instance ${this.instanceId} lost: ${toRunnerError(err).message}`, { cause: err }));
+      }
     });
   }
 
@@ -154,7 +159,9 @@ export class SshConnection implements Connection {
       // ssh2 emits 'error' on a channel only in odd cases; without a listener it would reach the process.
       channel.on('error', (err: Error) => stop(new RunnerError('internal', `channel to instance ${this.instanceId}: ${err.message}`, { cause: err })));
       channel.stderr.on('data', (chunk: Buffer) => options.onStderr?.(chunk));
+      let exited = false;
       channel.on('exit', (code: number | null, signalName?: string) => {
+        exited = true;
         // ssh2 reports `SIG`-prefixed names; the contract (and SSH itself) uses the bare name.
         const sig = signalName?.replace(/^SIG/, '');
         result = code === null || code === undefined ? { exitCode: null, ...(sig ? { signal: sig } : {}) } : { exitCode: code };
@@ -163,6 +170,9 @@ export class SshConnection implements Connection {
         if (head !== undefined && head.length > 0) emit(head);
         head = undefined;
         if (stopping) killRemote();
+        // A server always reports how a command ended; a channel that closes without saying so went down with the
+        // connection (the instance vanished), which is not the command's failure.
+        else if (!exited) finish(() => reject(new RunnerError('unavailable', `connection to instance ${this.instanceId} lost: the command ended without an exit status`)));
         else finish(() => resolve(result));
       });
       if (stdin) {
@@ -201,10 +211,14 @@ export class SshConnection implements Connection {
     if (this.state === 'closed') throw new RunnerError('unavailable', `connection to instance ${this.instanceId} is closed`);
     if (options.signal?.aborted) throw abortError(options.signal);
     return new Promise((resolve, reject) => {
-      this.client.forwardOut('127.0.0.1', 0, host, port, (err, stream) => {
-        if (err) reject(new RunnerError('channel_open_failed', `forwarding to ${host}:${port} on instance ${this.instanceId}: ${err.message}`, { cause: err }));
-        else resolve(stream);
-      });
+      try {
+        this.client.forwardOut('127.0.0.1', 0, host, port, (err, stream) => {
+          if (err) reject(new RunnerError(this.state === 'closed' ? 'unavailable' : 'channel_open_failed', `forwarding to ${host}:${port} on instance ${this.instanceId}: ${err.message}`, { cause: err }));
+          else resolve(stream);
+        });
+      } catch (err) {
+        reject(new RunnerError('unavailable', `connection to instance ${this.instanceId} lost: ${toRunnerError(err).message}`, { cause: err }));
+      }
     });
   }
 }

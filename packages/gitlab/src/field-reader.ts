@@ -49,6 +49,12 @@ export function str(o: JsonObject, key: string, path: string): string {
   const v = o[key];
   if (v === undefined || v === null) return '';
   if (typeof v !== 'string') throw new FieldError(join(path, key), `expected a string, got ${describe(v)}`);
+  return noNul(v, join(path, key));
+}
+
+/** Job strings end up in shell scripts and environments, neither of which can carry NUL: refused at the boundary. */
+function noNul(v: string, path: string): string {
+  if (v.includes('\0')) throw new FieldError(path, 'contains a NUL byte (a shell cannot carry it)');
   return v;
 }
 
@@ -105,7 +111,7 @@ export function arr<T>(o: JsonObject, key: string, path: string, each: (v: unkno
 export function strArr(o: JsonObject, key: string, path: string): string[] {
   return arr(o, key, path, (v, p) => {
     if (typeof v !== 'string') throw new FieldError(p, `expected a string, got ${describe(v)}`);
-    return v;
+    return noNul(v, p);
   });
 }
 

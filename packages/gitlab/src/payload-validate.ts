@@ -171,9 +171,17 @@ function readInput(v: unknown, p: string): JobInput {
 
 function readVariable(v: unknown, p: string): JobVariable {
   const o = object(v, p);
+  const key = requiredStr(o, 'key', p);
+  let value: string;
+  try {
+    value = str(o, 'value', p);
+  } catch (err) {
+    // Name the variable (never its value: it may be a secret).
+    throw err instanceof FieldError ? new FieldError(err.field, `${err.problem} (variable ${key})`) : err;
+  }
   return {
-    key: requiredStr(o, 'key', p),
-    value: str(o, 'value', p),
+    key,
+    value,
     public: bool(o, 'public', p),
     file: bool(o, 'file', p),
     masked: bool(o, 'masked', p),

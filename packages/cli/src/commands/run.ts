@@ -5,8 +5,9 @@ import { isLogLevel, type LogLevel, type Logger } from '@fleetrunner/common';
 import { formatDiagnostics, loadConfig } from '@fleetrunner/config';
 import { defaultConfigPath } from '../config-path.js';
 import type { Output } from '../output.js';
+import { JobGuard } from '../run/job-guard.js';
 import { logLevelOf, runLogger } from '../run/log-setup.js';
-import { Manager } from '../run/manager.js';
+import { Manager, logConfigWarnings } from '../run/manager.js';
 import { ManagerMetrics } from '../run/manager-metrics.js';
 import { cliVersion } from '../version.js';
 
@@ -86,8 +87,12 @@ export async function runCommand(argv: string[], io: Output, hooks: RunHooks = {
     secrets: () => current.manager?.tokens() ?? config.runners.map((r) => r.token),
     onProblem: (l) => metrics.errors.inc({ level: l }),
   });
-  for (const w of result.warnings) logger.warn('config', { diagnostic: `${w.file}:${w.line}: ${w.path ? `${w.path}: ` : ''}${w.message}` });
+  logConfigWarnings(logger, result.warnings);
+  // From here on an error that escapes from a job fails that job, not the whole manager.
+  const guard = new JobGuard(logger);
+  guard.install();
   const manager = await Manager.start({
+    guard,
     configFile: file,
     config,
     env: process.env,
@@ -98,7 +103,11 @@ export async function runCommand(argv: string[], io: Output, hooks: RunHooks = {
   });
   current.manager = manager;
   hooks.onStarted?.(manager);
-  return serve(manager, logger, hooks);
+  try {
+    return await serve(manager, logger, hooks);
+  } finally {
+    guard.uninstall();
+  }
 }
 
 /** Routes the signals to the manager until it has stopped; resolves to the exit code. */

@@ -1,6 +1,6 @@
 import { RunnerError, linkSignals, toRunnerError, type Clock, type Logger } from '@fleetrunner/common';
 import { LocalArchiveStore, projectCacheDir, runJob, type JobResult } from '@fleetrunner/executor';
-import { JobTrace, MAX_UPDATE_INTERVAL_MS, errorLine, sectionEnd, sectionHeader, warningLine, type JobOutcome, type JobPayload } from '@fleetrunner/gitlab';
+import { JobTrace, MAX_UPDATE_INTERVAL_MS, errorLine, sectionEnd, sectionHeader, warningLine, type FinalUpdateResult, type JobOutcome, type JobPayload } from '@fleetrunner/gitlab';
 import type { Fleet } from '../fleet.js';
 import { prepareInstance, type PreparedInstance } from './build-prepare.js';
 import { executorSettings, traceFlags, unsupportedJob } from './executor-settings.js';
@@ -42,15 +42,19 @@ export interface BuildOptions {
   /** Called once the job is accepted (the record shows in `/debug/jobs/list`). */
   onStart?(build: RunningBuild): void;
   onEnd?(build: RunningBuild): void;
+  /** Fires when the manager fails this job (an error escaped from its code): it stops as a system failure. */
+  failSignal?: AbortSignal;
 }
 
 const SECTION_START = /section_start:\d+:([A-Za-z0-9_.-]+)/g;
 
 /**
  * Runs one job GitLab handed out, from the two-phase commit to the final update (spec §3.1 step 4, §3.2): record it
- * as in flight, `PUT state=running` (drop the job unless GitLab accepts), stream the trace, prepare an instance
- * (acquire + dial, 3 attempts), run the executor with GitLab's cancel/abort signals, the lost-instance signal and
- * the manager's interrupt, then send the final state. Always releases the slot. Never throws.
+ * as in flight, `PUT state=running` (drop the job when GitLab refuses it; go on, as GitLab Runner does, when the
+ * answer was lost or a 5xx), stream the trace, prepare an instance (acquire + dial, 3 attempts), run the executor
+ * with GitLab's cancel/abort signals, the lost-instance signal and the manager's interrupt, release the instance,
+ * then send the final state. The in-flight record is removed only once GitLab has the job's final state (or
+ * refused the job); otherwise it stays, and the next start of the manager fails the job. Never throws.
  */
 export async function runBuild(o: BuildOptions): Promise<void> {
   const { runner, job } = o;
@@ -58,18 +62,26 @@ export async function runBuild(o: BuildOptions): Promise<void> {
   const url = `${runner.entry.url.replace(/\/+$/, '')}/${job.jobInfo.projectFullPath}/-/jobs/${job.id}`;
   const record: RunningBuild = { id: job.id, runner, startedAt: o.clock.now(), url, state: 'preparing', stage: '' };
   await runner.inflight.add({ id: job.id, token: job.token, url: runner.entry.url, startedAt: record.startedAt });
+  /** GitLab has the job's final state, or refused the job: nothing is left to report. */
+  let reported = false;
   try {
     const ack = await runner.client.updateJob(job, { state: 'running' }, { signal: o.interrupt }).catch((err: unknown) => {
       log.warn('accepting the job failed', { error: toRunnerError(err).message });
       return undefined;
     });
-    if (!ack || ack.outcome !== 'ok') {
+    if (!ack || ack.outcome === 'abort') {
       log.warn('job dropped: GitLab did not confirm it', { outcome: ack?.outcome, status: ack?.status, jobStatus: ack?.jobStatus });
+      reported = true;
       return;
+    }
+    if (ack.outcome !== 'ok') {
+      // GitLab may have stored `running` and lost the answer: dropping the job would leave it running there.
+      log.warn('accepting the job got no confirmation; running it anyway', { outcome: ack.outcome, status: ack.status, ...(ack.transportError ? { error: ack.transportError.message } : {}) });
     }
     o.onStart?.(record);
     try {
-      await traced(o, record, log, ack.cancelRequested, ack.updateIntervalMs);
+      const final = await traced(o, record, log, ack.cancelRequested, ack.updateIntervalMs);
+      reported = final === 'ok' || final === 'aborted';
     } finally {
       o.onEnd?.(record);
     }
@@ -77,11 +89,13 @@ export async function runBuild(o: BuildOptions): Promise<void> {
     log.error('running the job failed', { error: toRunnerError(err).message });
   } finally {
     o.fleet.taskscaler.release(o.key);
-    await runner.inflight.remove(job.id);
+    if (reported) await runner.inflight.remove(job.id);
+    else log.error('the job stays recorded as in flight: GitLab may still have it as running; the next start of the manager fails it', { file: runner.inflight.file });
   }
 }
 
-async function traced(o: BuildOptions, record: RunningBuild, log: Logger, canceledAtStart: boolean, updateIntervalMs: number | undefined): Promise<void> {
+/** Runs the job with its trace; resolves to how the final update ended (undefined: it failed before an answer). */
+async function traced(o: BuildOptions, record: RunningBuild, log: Logger, canceledAtStart: boolean, updateIntervalMs: number | undefined): Promise<FinalUpdateResult['outcome'] | undefined> {
   const { runner, job, clock } = o;
   const entry = runner.entry;
   const flags = traceFlags(entry, job);
@@ -111,12 +125,18 @@ async function traced(o: BuildOptions, record: RunningBuild, log: Logger, cancel
     ? ({ state: 'failed', reason: 'job_canceled' } as const)
     : await execute(o, record, write, trace, log);
   record.state = 'finishing';
+  // The instance is not needed for the final update, which may be retried for minutes (GitLab Runner also
+  // cleans up the executor first).
+  o.fleet.taskscaler.release(o.key);
   const final = await trace.finish(outcome, { signal: o.finishSignal }).catch((err: unknown) => {
-    log.warn('sending the final job state failed', { error: toRunnerError(err).message });
+    log.error('sending the final job state failed', { error: toRunnerError(err).message });
     return undefined;
   });
-  log.info('job finished', { state: outcome.state, ...(outcome.state === 'failed' ? { reason: outcome.reason } : {}), update: final?.outcome, durationMs: clock.now() - started });
+  const fields = { state: outcome.state, ...(outcome.state === 'failed' ? { reason: outcome.reason } : {}), update: final?.outcome ?? 'failed', durationMs: clock.now() - started };
+  if (final?.outcome === 'ok' || final?.outcome === 'aborted') log.info('job finished', fields);
+  else log.error('job finished, but GitLab did not get its final state', { ...fields, attempts: final?.attempts });
   observe(o, outcome, (clock.now() - started) / 1000);
+  return final?.outcome;
 }
 
 async function execute(o: BuildOptions, record: RunningBuild, write: (c: string | Buffer) => void, trace: JobTrace, log: Logger): Promise<JobOutcome> {
@@ -127,7 +147,7 @@ async function execute(o: BuildOptions, record: RunningBuild, write: (c: string 
     write(errorLine(`Job failed (system failure): ${bad.message}`));
     return { state: 'failed', reason: bad.reason };
   }
-  const stop = linkSignals(trace.abortSignal, o.interrupt);
+  const stop = linkSignals(trace.abortSignal, o.interrupt, o.failSignal);
   const { settings, warnings } = executorSettings(entry, { shortToken: runner.short, managerHostname: o.managerHostname, version: o.version });
   const cid = runner.concurrentIds.take();
   const projectSlots = runner.projectSlots(job.jobInfo.projectId);
@@ -173,6 +193,7 @@ async function execute(o: BuildOptions, record: RunningBuild, write: (c: string 
       abortSignal: stop.signal,
       cancelSignal: trace.cancelSignal,
       lostSignal: prepared.acquisition.signal,
+      ...(o.failSignal ? { failSignal: o.failSignal } : {}),
     });
     for (const s of result.stages) o.metrics.jobStageDuration.observe({ ...runner.labels, stage: s.name }, s.durationMs / 1000);
     const outcome = outcomeOf(result, o.interrupt);
@@ -195,6 +216,10 @@ function outcomeOf(r: JobResult, interrupt: AbortSignal): JobOutcome {
 }
 
 function failureOf(err: unknown, o: BuildOptions, trace: JobTrace, write: (c: string) => void): JobOutcome {
+  if (o.failSignal?.aborted) {
+    write(errorLine(`Job failed (system failure): ${toRunnerError(o.failSignal.reason).message}`));
+    return { state: 'failed', reason: 'runner_system_failure' };
+  }
   if (o.interrupt.aborted) {
     write(errorLine('Job failed: the runner is shutting down'));
     return { state: 'failed', reason: 'runner_interrupted' };

@@ -1,6 +1,6 @@
 import type { RunnerEntry } from '@fleetrunner/config';
 import type { ExecutorSettings } from '@fleetrunner/executor';
-import { isFeatureFlagOn } from '@fleetrunner/config';
+import { VM_ISOLATION_UNSUPPORTED, isFeatureFlagOn } from '@fleetrunner/config';
 import type { JobPayload } from '@fleetrunner/gitlab';
 
 /** The executor settings of a runner entry, with GitLab Runner's `use_common_build_dir` rule applied. */
@@ -44,9 +44,13 @@ export function executorSettings(
 /**
  * Why this runner cannot run `job` at all (checked before preparing an instance), or undefined. GitLab Runner
  * fails such jobs before they start: a shell that needs script files, a `run:` step list together with `script`,
- * native steps and secrets, which this runner does not implement.
+ * native steps and secrets, and VM isolation, which this runner does not implement.
  */
 export function unsupportedJob(entry: RunnerEntry, job: JobPayload): { reason: 'runner_configuration_error' | 'runner_system_failure'; message: string } | undefined {
+  if (entry.autoscaler?.vmIsolation.enabled) {
+    // Fail closed: a job meant for a nested VM must never run on the bare instance.
+    return { reason: 'runner_system_failure', message: `${VM_ISOLATION_UNSUPPORTED}: the job is not run on the bare instance (set vm_isolation.enabled = false to run jobs on the instance itself)` };
+  }
   if (entry.shell !== 'bash' && entry.shell !== 'sh') {
     return { reason: 'runner_configuration_error', message: `shell ${entry.shell} is not supported by the instance executor (use bash or sh)` };
   }

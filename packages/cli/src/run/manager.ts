@@ -2,13 +2,14 @@ import { stat } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
 import { RunnerError, raceAbort, systemClock, toRunnerError, type Clock, type Logger, type Timer } from '@fleetrunner/common';
-import { diffConfig, formatDiagnostics, loadConfig, type Env, type RunnerConfig, type RunnerEntry } from '@fleetrunner/config';
+import { diffConfig, formatDiagnostics, loadConfig, type Diagnostic, type Env, type RunnerConfig, type RunnerEntry } from '@fleetrunner/config';
 import type { RunningBuild } from './build.js';
 import { FleetPool, type FleetFactory } from './fleet-pool.js';
 import { fleetingFamilies } from './fleeting-metrics.js';
 import type { ManagerMetrics } from './manager-metrics.js';
 import type { MetricFamily } from './metrics-registry.js';
 import { startMetricsServer, type MetricsServer } from './metrics-server.js';
+import { JobGuard } from './job-guard.js';
 import { failOrphans } from './orphans.js';
 import { processFamilies } from './process-metrics.js';
 import { processRunner, type PollContext } from './process-runner.js';
@@ -41,6 +42,8 @@ export interface ManagerOptions {
   configPollMs?: number;
   /** Fleet construction per runner (tests). */
   makeFleet?: (r: RunnerState) => FleetFactory;
+  /** Charges errors that escape from a job to that job (`runner run` installs it process-wide). Default: not installed. */
+  guard?: JobGuard;
 }
 
 /**
@@ -104,6 +107,7 @@ export class Manager {
       requeue: (r) => this.requeue(r),
       onBuildStart: (b) => this.builds.add(b),
       onBuildEnd: (b) => this.builds.delete(b),
+      guard: o.guard ?? new JobGuard(o.logger),
     };
   }
 
@@ -172,6 +176,10 @@ export class Manager {
       return;
     }
     this.metrics.configLoaded.inc();
+    logConfigWarnings(this.logger, res.warnings);
+    if (res.config.runners.length === 0 && this.config.runners.length > 0) {
+      this.logger.warn('the reloaded config has no [[runners]]: every runner was removed; no jobs are taken until runners are added', { config: this.o.configFile, removed: this.config.runners.length });
+    }
     const diff = diffConfig(this.config, res.config);
     if (diff.restart.length > 0) this.logger.warn('config changes that need a restart were not applied', { keys: diff.restart });
     if (diff.live.length > 0) this.logger.info('config reloaded', { changes: diff.live });
@@ -228,8 +236,9 @@ export class Manager {
     const e = r.entry;
     const now = this.clock.now();
     if (e.token.trim() === '') return false;
-    if (!r.health.isHealthy(now, e.unhealthyIntervalMs)) return false;
-    return r.backoff.ready(now);
+    // Back-off first: an unhealthy runner's probe is only spent when a request may go out.
+    if (r.backoff.remaining(now) > 0) return false;
+    return r.health.admit(now, e.unhealthyIntervalMs);
   }
 
   private async feed(r: RunnerState): Promise<void> {
@@ -336,6 +345,11 @@ export class Manager {
     const now = this.clock.now();
     return [...this.builds].map((b) => `url=${b.url} state=${b.state} stage=${b.stage || '-'} runner=${b.runner.short} duration=${((now - b.startedAt) / 1000).toFixed(1)}s`);
   }
+}
+
+/** Logs the warnings of a config load, one line each, as `runner config validate` prints them (start and reload). */
+export function logConfigWarnings(logger: Logger, warnings: readonly Diagnostic[]): void {
+  for (const w of warnings) logger.warn('config', { diagnostic: `${w.file}:${w.line}: ${w.path ? `${w.path}: ` : ''}${w.message}` });
 }
 
 async function statOf(file: string): Promise<{ mtimeMs: number; size: number }> {

@@ -4,6 +4,7 @@ import { JobPayloadError, JobTrace, errorLine, type JobPayload } from '@fleetrun
 import type { Fleet } from '../fleet.js';
 import { runBuild, type RunningBuild } from './build.js';
 import { fleetFactory, type FleetFactory, type FleetPool } from './fleet-pool.js';
+import type { JobGuard } from './job-guard.js';
 import type { ManagerMetrics } from './manager-metrics.js';
 import type { RunnerState } from './runner-state.js';
 
@@ -32,6 +33,8 @@ export interface PollContext {
   requeue(r: RunnerState): void;
   onBuildStart(b: RunningBuild): void;
   onBuildEnd(b: RunningBuild): void;
+  /** Runs each job in its own scope, so an error escaping from it fails that job only. */
+  guard: JobGuard;
 }
 
 /**
@@ -48,11 +51,12 @@ export async function processRunner(ctx: PollContext, r: RunnerState): Promise<v
     const got = await reserveAndRequest(ctx, r);
     if (!got) return;
     if (!r.entry.strictCheckInterval) ctx.requeue(r);
-    await runBuild({
+    const job = got.job;
+    await ctx.guard.run(job.id, (scope) => runBuild({
       runner: r,
       fleet: got.fleet,
       key: got.key,
-      job: got.job,
+      job,
       clock: ctx.clock,
       logger: r.logger,
       metrics: ctx.metrics,
@@ -64,7 +68,8 @@ export async function processRunner(ctx: PollContext, r: RunnerState): Promise<v
       finishSignal: ctx.finishSignal,
       onStart: ctx.onBuildStart,
       onEnd: ctx.onBuildEnd,
-    });
+      failSignal: scope.failSignal,
+    }));
   } finally {
     r.releaseBuild();
   }
@@ -120,7 +125,7 @@ async function request(ctx: PollContext, r: RunnerState): Promise<JobPayload | u
   m.requestConcurrency.inc(labels);
   try {
     const job = await r.client.requestJob({ signal: link.signal });
-    r.health.mark(true, clock.now(), r.entry.unhealthyRequestsLimit);
+    r.health.mark(true, clock.now(), r.entry.unhealthyRequestsLimit, r.entry.unhealthyIntervalMs);
     if (r.lastRequestStatus >= 500 || r.lastRequestStatus === 429 || r.lastRequestStatus === 408) {
       const delay = r.backoff.fail(clock.now());
       r.logger.warn('checking for jobs failed: backing off', { status: r.lastRequestStatus, delayMs: delay });
@@ -131,14 +136,14 @@ async function request(ctx: PollContext, r: RunnerState): Promise<JobPayload | u
   } catch (err) {
     if (ctx.pollSignal.aborted) return undefined;
     if (err instanceof JobPayloadError) {
-      r.health.mark(true, clock.now(), r.entry.unhealthyRequestsLimit);
+      r.health.mark(true, clock.now(), r.entry.unhealthyRequestsLimit, r.entry.unhealthyIntervalMs);
       await failMalformed(ctx, r, err);
       return undefined;
     }
     const e = toRunnerError(err);
     if (['auth_failed', 'timeout', 'unavailable', 'connection_refused'].includes(e.code)) {
       m.healthCheckFailures.inc(labels);
-      r.health.mark(false, clock.now(), r.entry.unhealthyRequestsLimit);
+      r.health.mark(false, clock.now(), r.entry.unhealthyRequestsLimit, r.entry.unhealthyIntervalMs, e.code === 'auth_failed' ? 'forbidden' : 'unreachable');
     }
     if (e.code !== 'auth_failed') {
       const delay = r.backoff.fail(clock.now());

@@ -20,6 +20,9 @@ export const DEFAULT_JOB_TIMEOUT_S = 7200;
 /** RUNNER_AFTER_SCRIPT_TIMEOUT default, ms. */
 export const DEFAULT_AFTER_SCRIPT_TIMEOUT_MS = 5 * 60_000;
 
+/** How long the check after a failed stage waits for the instance to answer, ms. */
+const REACHABLE_TIMEOUT_MS = 10_000;
+
 type Failure = Pick<JobResult, 'failureReason' | 'exitCode' | 'message'> & { status: 'failed' | 'canceled' };
 
 /** Parses a Go-style duration such as `10m`, `1h30m`, `90s`; undefined when empty or invalid. */
@@ -74,6 +77,7 @@ class JobRun {
   async execute(): Promise<JobResult> {
     const p = this.ctx.payload;
     const timeoutS = p.runnerInfo.timeoutSeconds > 0 ? p.runnerInfo.timeoutSeconds : DEFAULT_JOB_TIMEOUT_S;
+    let toldSystemFailure = false;
     const timer = this.ctx.clock.setTimeout(() => this.deadline.abort(new RunnerError('timeout', `execution took longer than ${timeoutS} seconds`)), timeoutS * 1000);
     try {
       await this.stagesInOrder(timeoutS);
@@ -81,12 +85,17 @@ class JobRun {
       const e = toRunnerError(err);
       this.logger.warn('job failed with a system error', { error: e.message });
       this.fail(this.stopFailure() ?? { status: 'failed', failureReason: e.code === 'invalid_argument' || e.code === 'unsupported' ? 'runner_configuration_error' : 'runner_system_failure', message: e.message });
-      this.ctx.log.write(errorLine(`Job failed (system failure): ${e.message}`));
+      // Other reasons get their own "Job failed: …" line below.
+      if (this.failure?.failureReason === 'runner_system_failure') {
+        this.ctx.log.write(errorLine(`Job failed (system failure): ${e.message}`));
+        toldSystemFailure = true;
+      }
     } finally {
       timer.clear();
     }
     const f = this.failure;
     if (!f) this.ctx.log.write(`\x1b[32;1mJob succeeded\x1b[0;m\n`);
+    else if (f.status === 'failed' && f.failureReason === 'runner_system_failure' && !toldSystemFailure) this.ctx.log.write(errorLine(`Job failed (system failure): ${f.message ?? 'system failure'}`));
     else if (f.status === 'failed' && f.failureReason === 'script_failure' && f.exitCode !== undefined) this.ctx.log.write(errorLine(`Job failed: exit code ${f.exitCode}`));
     else if (f.status === 'failed' && f.failureReason !== 'runner_system_failure') this.ctx.log.write(errorLine(`Job failed: ${f.message ?? f.failureReason}`));
     else if (f.status === 'canceled') this.ctx.log.write(errorLine(`Job canceled${f.message ? `: ${f.message}` : ''}`));
@@ -103,6 +112,7 @@ class JobRun {
   /** The failure implied by a stop signal that has fired, if any. */
   private stopFailure(): Failure | undefined {
     const c = this.ctx;
+    if (c.failSignal?.aborted) return { status: 'failed', failureReason: 'runner_system_failure', message: reasonText(c.failSignal.reason) || 'the runner failed the job' };
     if (c.lostSignal?.aborted) return { status: 'failed', failureReason: 'runner_system_failure', message: `instance ${c.instanceId} was lost` };
     if (c.abortSignal?.aborted) return { status: 'canceled', failureReason: 'job_canceled', message: reasonText(c.abortSignal.reason) };
     if (this.deadline.signal.aborted) return { status: 'failed', failureReason: 'job_execution_timeout', message: reasonText(this.deadline.signal.reason) };
@@ -117,7 +127,7 @@ class JobRun {
 
   private get hardStopped(): boolean {
     const c = this.ctx;
-    return Boolean(c.lostSignal?.aborted || c.abortSignal?.aborted || this.deadline.signal.aborted);
+    return Boolean(c.failSignal?.aborted || c.lostSignal?.aborted || c.abortSignal?.aborted || this.deadline.signal.aborted);
   }
 
   private async stagesInOrder(timeoutS: number): Promise<void> {
@@ -212,6 +222,7 @@ class JobRun {
       if (t !== undefined) timeoutMs = timeoutMs === undefined ? t : Math.min(timeoutMs, t);
     }
     const res = await runStageScript(this.ctx, script, { cancellable: opts.cancellable ?? false, ...(timeoutMs !== undefined ? { timeoutMs } : {}), jobDeadline: this.deadline.signal });
+    if (res.ended === 'exit' && res.exitCode !== 0) await this.ensureReachable(stage);
     const record = this.record(stage, started, res);
     if (record.outcome === 'success') return true;
     if (opts.afterScript) {
@@ -225,6 +236,28 @@ class JobRun {
       return true;
     }
     return this.outcomeOfStop(res, opts.fatal ? 'runner_system_failure' : 'script_failure');
+  }
+
+  /**
+   * A failed stage on an instance that is going away (its processes killed one by one as a VM vanishes) can report
+   * an exit status just before the connection drops: check the instance still answers before calling it the
+   * script's failure. Throws (a system failure) when it does not.
+   */
+  private async ensureReachable(stage: StageName): Promise<void> {
+    const ctl = new AbortController();
+    const timer = this.ctx.clock.setTimeout(() => ctl.abort(new RunnerError('timeout', 'no answer')), REACHABLE_TIMEOUT_MS);
+    try {
+      await this.ctx.connection.exec('true', { signal: ctl.signal });
+    } catch (err) {
+      const e = toRunnerError(err);
+      if (ctl.signal.aborted) {
+        this.logger.warn('instance did not answer a check after a failed stage', { stage, timeoutMs: REACHABLE_TIMEOUT_MS });
+        return;
+      }
+      if (e.code === 'unavailable' || e.code === 'channel_open_failed') throw new RunnerError('unavailable', `${e.message} (after ${stage} failed)`, { cause: err });
+    } finally {
+      timer.clear();
+    }
   }
 
   private outcomeOfStop(res: StageRun, exitReason: 'script_failure' | 'runner_system_failure' = 'script_failure'): boolean {
@@ -256,7 +289,7 @@ class JobRun {
       return this.transferStage('get_sources', async (signal) => {
         this.ctx.log.write(`\x1b[32;1mCopying the local working tree into ${dir}\x1b[0;m\n`);
         await replaceRemoteDir(this.ctx.connection, dir, signal);
-        await extractRemote(this.ctx.connection, dir, archive(), { signal, what: 'the working tree', confineLinks: false });
+        await extractRemote(this.ctx.connection, dir, archive(), { signal });
       }, { failJob: true });
     }
     const attempts = this.env.settings.getSourcesAttempts;
@@ -288,7 +321,7 @@ class JobRun {
     c.log.write(sectionHeader(stage, stageDescription(stage), started));
     const stop = new AbortController();
     const onStop = (): void => stop.abort(new RunnerError('aborted', `${stage} stopped`));
-    const signals = [c.lostSignal, c.abortSignal, this.deadline.signal].filter((s): s is AbortSignal => s !== undefined);
+    const signals = [c.failSignal, c.lostSignal, c.abortSignal, this.deadline.signal].filter((s): s is AbortSignal => s !== undefined);
     for (const s of signals) s.addEventListener('abort', onStop, { once: true });
     let outcome: StageRecord['outcome'] = 'success';
     try {
@@ -299,7 +332,7 @@ class JobRun {
       if (stop.signal.aborted) this.fail(this.stopFailure() ?? { status: 'failed', failureReason: 'runner_system_failure', message: msg });
       else if (opts.failJob) {
         c.log.write(errorLine(`${stage}: ${msg}`));
-        this.fail({ status: 'failed', failureReason: stageFailureReason(stage, err), message: `${stage}: ${msg}` });
+        this.fail({ status: 'failed', failureReason: stage === 'download_artifacts' ? 'script_failure' : 'runner_system_failure', message: `${stage}: ${msg}` });
       } else c.log.write(warningLine(`${stage}: ${msg}`));
     } finally {
       for (const s of signals) s.removeEventListener('abort', onStop);
@@ -308,17 +341,6 @@ class JobRun {
     this.stages.push({ name: stage, durationMs: c.clock.now() - started, outcome });
     return outcome === 'success' || !opts.failJob;
   }
-}
-
-/**
- * The failure reason of a failed manager-side stage: the one the error names (`details.failureReason`, e.g. an
- * artifacts archive that cannot be extracted), else script_failure for download_artifacts (the helper's exit
- * upstream) and runner_system_failure for the others.
- */
-function stageFailureReason(stage: StageName, err: unknown): 'script_failure' | 'runner_system_failure' {
-  const named = toRunnerError(err).details.failureReason;
-  if (named === 'script_failure' || named === 'runner_system_failure') return named;
-  return stage === 'download_artifacts' ? 'script_failure' : 'runner_system_failure';
 }
 
 /** Empties (or creates) a directory on the instance. */

@@ -31,9 +31,9 @@ export interface StageStops {
 export async function runStageScript(ctx: JobContext, script: string, stops: StageStops): Promise<StageRun> {
   const timeout = new AbortController();
   const timer = stops.timeoutMs !== undefined ? ctx.clock.setTimeout(() => timeout.abort(new RunnerError('timeout', 'stage timed out')), stops.timeoutMs) : undefined;
-  const linked = linkSignals(ctx.lostSignal, ctx.abortSignal, stops.jobDeadline, timeout.signal, stops.cancellable ? ctx.cancelSignal : undefined);
+  const linked = linkSignals(ctx.failSignal, ctx.lostSignal, ctx.abortSignal, stops.jobDeadline, timeout.signal, stops.cancellable ? ctx.cancelSignal : undefined);
   const which = (): StageRun['ended'] => {
-    if (ctx.lostSignal?.aborted) return 'lost';
+    if (ctx.lostSignal?.aborted || ctx.failSignal?.aborted) return 'lost';
     if (ctx.abortSignal?.aborted) return 'aborted';
     if (stops.jobDeadline.aborted || timeout.signal.aborted) return 'timeout';
     return 'canceled';

@@ -78,6 +78,11 @@ export interface JobContext {
   /** Fires when the instance is lost: the job fails with a system failure. */
   lostSignal?: AbortSignal;
   /**
+   * Fires when the manager fails the job from outside (an error escaped from one of its streams): everything stops
+   * and the job fails as a system failure; the reason (an Error) says why.
+   */
+  failSignal?: AbortSignal;
+  /**
    * Sources as a tar stream (`runner exec` ships the local working tree this way). When set, get_sources clears the
    * project dir and extracts it there instead of running git.
    */
