@@ -2,7 +2,7 @@ import { toRunnerError } from '@fleetrunner/common';
 import { bundleExport, bundleImport } from './bundle.js';
 import { install, type InstallOptions } from './install.js';
 import { login, readPasswordStream } from './login.js';
-import { lookPath } from './lookup.js';
+import { lookPath, type LookupOptions } from './lookup.js';
 import { packagePlugin, type PackageSource } from './package.js';
 import { formatPlatform, parsePlatform, type Platform } from './platform.js';
 import { publish } from './publish.js';
@@ -37,6 +37,10 @@ export interface CommandResult {
   items: CommandItem[];
 }
 
+function lookupExtras(o: LookupExtras): LookupExtras {
+  return { builtin: o.builtin, installHint: o.installHint, pathEnv: o.pathEnv };
+}
+
 function message(err: unknown): string {
   return toRunnerError(err).message;
 }
@@ -60,8 +64,11 @@ function progressLine(io: CommandIO, label: string): { onProgress?: (n: number, 
   };
 }
 
+/** What the caller adds to the plugin lookup: its embedded plugins and its install hint (see {@link LookupOptions}). */
+export type LookupExtras = Pick<LookupOptions, 'builtin' | 'installHint' | 'pathEnv'>;
+
 /** Options of {@link installCommand}. */
-export interface InstallCommandOptions extends RegistryOptions {
+export interface InstallCommandOptions extends RegistryOptions, LookupExtras {
   plugins: readonly PluginUse[];
   /** Re-resolve against the registry even when a matching version is installed. */
   upgrade?: boolean;
@@ -109,9 +116,12 @@ export async function installCommand(options: InstallCommandOptions): Promise<Co
 }
 
 async function installOne(plugin: string, options: Omit<InstallCommandOptions, 'platform'> & { platform?: Platform; pool: RegistryPool }): Promise<CommandItem> {
+  // The same lookup as `runner run`: what it would start counts as installed. An embedded plugin never comes from a registry.
+  const embedded = options.builtin?.[plugin];
+  if (embedded !== undefined) return { plugin, path: embedded, status: 'present' };
   if (!options.upgrade) {
     try {
-      const found = await lookPath(plugin, { pluginDir: options.pluginDir, platform: options.platform });
+      const found = await lookPath(plugin, { pluginDir: options.pluginDir, platform: options.platform, ...lookupExtras(options) });
       return { plugin, path: found.path, version: found.version, status: 'present' };
     } catch {
       // Not installed: fall through to the registry.
@@ -133,12 +143,12 @@ async function installOne(plugin: string, options: Omit<InstallCommandOptions, '
  * `runner fleeting list`: the executable each runner's plugin resolves to (the same lookup as `runner run`).
  * Lines `runner: <r>, plugin: <ref>, path: <path>`; unresolved ones on `err`, exit 1.
  */
-export async function listCommand(options: { plugins: readonly PluginUse[]; pluginDir?: string; platform?: string; io: CommandIO }): Promise<CommandResult> {
+export async function listCommand(options: { plugins: readonly PluginUse[]; pluginDir?: string; platform?: string; io: CommandIO } & LookupExtras): Promise<CommandResult> {
   const platform = options.platform ? parsePlatform(options.platform) : undefined;
   const items: CommandItem[] = [];
   for (const use of options.plugins) {
     try {
-      const found = await lookPath(use.plugin, { pluginDir: options.pluginDir, platform });
+      const found = await lookPath(use.plugin, { pluginDir: options.pluginDir, platform, ...lookupExtras(options) });
       items.push({ runner: use.runner, plugin: use.plugin, path: found.path, version: found.version, status: 'found' });
       options.io.out.write(`runner: ${use.runner}, plugin: ${use.plugin}, path: ${found.path}\n`);
     } catch (err) {

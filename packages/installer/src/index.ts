@@ -12,7 +12,7 @@ export {
 } from './reference.js';
 export { hostPlatform, formatPlatform, parsePlatform, platformMatches, pluginFileName, type Platform } from './platform.js';
 export { installDir, pluginHome, pluginBinaryPath, INSTALL_RECORD } from './install-dir.js';
-export { lookPath, installedVersions, findOnPath, type ResolvedPlugin, type LookupOptions } from './lookup.js';
+export { lookPath, installedVersions, findOnPath, pathBinaryName, PATH_PLUGIN_PREFIX, type ResolvedPlugin, type LookupOptions } from './lookup.js';
 export { install, pluginEntryNames, type InstallOptions, type InstallResult, type InstallRecord } from './install.js';
 export { RegistryClient, isLoopbackHost, type RegistryOptions } from './registry-client.js';
 export { RegistryPool } from './registry-pool.js';

@@ -14,6 +14,7 @@ import {
 } from '@fleetrunner/installer';
 import { defaultConfigPath } from '../config-path.js';
 import type { Output } from '../output.js';
+import { builtinPlugins, installHint } from '../plugin-path.js';
 
 export const usage = `Usage:
   runner fleeting install [-c FILE] [--upgrade]      install every runner's [runners.autoscaler] plugin
@@ -48,12 +49,15 @@ export async function fleetingCommand(sub: string | undefined, args: string[], i
     case 'install':
     case 'list': {
       const { values } = parseArgs({ args, options: { config: { type: 'string', short: 'c' }, upgrade: { type: 'boolean' } } });
-      const plugins = await pluginsOf(values.config ?? defaultConfigPath());
+      const file = values.config ?? defaultConfigPath();
+      const plugins = await pluginsOf(file);
       if (plugins.length === 0) {
         io.err('No plugins to install, review your runner configuration.');
         return 0;
       }
-      const r = sub === 'install' ? await installCommand({ plugins, upgrade: values.upgrade ?? false, io: cio }) : await listCommand({ plugins, io: cio });
+      // The lookup `runner run` does, so "already installed" and "path" say what it would start.
+      const lookup = { builtin: builtinPlugins(), installHint: installHint(file) };
+      const r = sub === 'install' ? await installCommand({ plugins, upgrade: values.upgrade ?? false, io: cio, ...lookup }) : await listCommand({ plugins, io: cio, ...lookup });
       return r.exitCode;
     }
     case 'login': {
