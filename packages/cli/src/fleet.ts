@@ -2,14 +2,17 @@ import { readFileSync } from 'node:fs';
 import { RunnerError, toRunnerError, type Logger } from '@fleetrunner/common';
 import type { AutoscalerConfig } from '@fleetrunner/config';
 import { SshConnector } from '@fleetrunner/connector';
-import { defaultConnectorConfig, runPlugin, type ConnectorConfig, type RunningPlugin } from '@fleetrunner/fleeting';
+import { defaultConnectorConfig, runSupervisedPlugin, type ConnectorConfig, type RunningPlugin, type SupervisedInstanceGroup } from '@fleetrunner/fleeting';
 import { createTaskscaler, type Taskscaler } from '@fleetrunner/taskscaler';
-import { resolvePluginPath } from './plugin-path.js';
+import { pluginName, resolvePluginPath } from './plugin-path.js';
 
-/** A runner's autoscaled fleet: the plugin process, the taskscaler over it, and the SSH connector to its instances. */
+/**
+ * A runner's autoscaled fleet: the plugin process (restarted with back-off when it dies, see
+ * SupervisedInstanceGroup), the taskscaler over it, and the SSH connector to its instances.
+ */
 export interface Fleet {
   readonly pluginPath: string;
-  readonly plugin: RunningPlugin;
+  readonly plugin: RunningPlugin & { group: SupervisedInstanceGroup };
   readonly taskscaler: Taskscaler;
   readonly connector: SshConnector;
   /** Shuts the taskscaler down (deleting or persisting instances per config), closes connections, stops the plugin. */
@@ -21,6 +24,8 @@ export interface FleetOptions {
   logger: Logger;
   /** State storage directory when the config leaves it empty. */
   defaultStateDir?: string;
+  /** The config file, for the install hint when the plugin is not installed. */
+  configFile?: string;
   signal?: AbortSignal;
 }
 
@@ -55,8 +60,8 @@ function connectorConfigOf(a: AutoscalerConfig): ConnectorConfig {
 export async function startFleet(a: AutoscalerConfig, options: FleetOptions): Promise<Fleet> {
   const logger = options.logger;
   const connector = connectorConfigOf(a);
-  const pluginPath = await resolvePluginPath(a.plugin);
-  const plugin = await runPlugin(pluginPath, { logger });
+  const pluginPath = await resolvePluginPath(a.plugin, options.configFile ? { configFile: options.configFile } : {});
+  const plugin = await runSupervisedPlugin(pluginPath, { logger, name: pluginName(a.plugin), ...(options.signal ? { signal: options.signal } : {}) });
   const ssh = new SshConnector({ settings: { ...connector, useExternalAddr: a.connectorConfig.useExternalAddr }, logger });
   let taskscaler: Taskscaler;
   try {
@@ -106,6 +111,11 @@ export async function startFleet(a: AutoscalerConfig, options: FleetOptions): Pr
     await plugin.stop();
     throw err;
   }
+  // A restarted plugin process: reconcile at once (adopt what it reports, drop what is gone, serve waiting jobs).
+  plugin.group.onRestart(() => {
+    if (taskscaler.state !== 'running') return;
+    taskscaler.tick().catch((err: unknown) => logger.warn('reconciling after the plugin restart', { error: toRunnerError(err).message }));
+  });
   let stopping: Promise<void> | undefined;
   return {
     pluginPath,

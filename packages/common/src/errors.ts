@@ -16,6 +16,8 @@ export type ErrorCode =
   | 'plugin_start_failed'
   | 'plugin_handshake'
   | 'plugin_crashed'
+  /** The plugin process is down and being restarted (transient: retry later, do not blame the instance). */
+  | 'plugin_restarting'
   | 'plugin_error'
   // capacity and connection
   | 'no_capacity'

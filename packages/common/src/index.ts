@@ -16,3 +16,4 @@ export {
 } from './logger.js';
 export { throwIfAborted, abortError, raceAbort, linkSignals, deferred, type Deferred } from './abort.js';
 export { Limiter, mapSettled } from './limiter.js';
+export { Backoff } from './backoff.js';

@@ -30,6 +30,7 @@ export {
   type ServeInstanceGroupOptions,
 } from './serve-instance-group.js';
 export { runPlugin, type RunPluginOptions, type RunningPlugin } from './run-plugin.js';
+export { SupervisedInstanceGroup, runSupervisedPlugin, type SupervisedPluginOptions, type SupervisorState } from './supervised-group.js';
 export * from './conformance/index.js';
 export { generateEd25519, type SshKeyPair } from './ssh-keys.js';
 export { pluginConfigObject } from './plugin-config.js';

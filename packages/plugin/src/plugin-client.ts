@@ -194,7 +194,7 @@ export class PluginProcess implements PluginClient {
     const wasStarting = this.state === 'starting';
     this.state = 'exited';
     const how = signal ? `killed by signal ${signal}` : `exit code ${code}`;
-    const details = { path: this.path, code, signal };
+    const details = { path: this.path, pid: this.pid, code, signal };
     let reason: RunnerError;
     if (this.expectedExit) {
       reason = new RunnerError('unavailable', `plugin ${this.path} stopped (${how})`, { details });

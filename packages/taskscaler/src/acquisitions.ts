@@ -150,7 +150,8 @@ export class Acquisitions {
       const kind = this.reserved + this.pending < potential ? 'available' : 'potential';
       if (kind === 'available') counters.reserveFailedAvailable++;
       else counters.reserveFailedPotential++;
-      throw noCapacity(kind, `no ready idle slot (preemptive mode): ${fleet.index.freeSlots} free, ${this.reserved + this.pending} reserved`);
+      const down = this.ctx.plugin.down;
+      throw noCapacity(kind, `no ready idle slot (preemptive mode): ${fleet.index.freeSlots} free, ${this.reserved + this.pending} reserved${down ? `; ${down.message}` : ''}`);
     }
     if (this.reserved + this.pending + 1 <= potential) return;
     counters.reserveFailedPotential++;
@@ -183,7 +184,8 @@ export class Acquisitions {
     const deadline = this.ctx.clock.now() + this.ctx.config.instanceAcquireTimeoutMs;
     try {
       for (;;) {
-        const r = this.waiters.size === 0 ? this.ctx.fleet.index.pick() : undefined;
+        // While the plugin is down every acquire waits (its deadline still applies) instead of failing on the instance.
+        const r = this.waiters.size === 0 && !this.ctx.plugin.down ? this.ctx.fleet.index.pick() : undefined;
         if (r) this.bind(e, r);
         const placed = r ?? (await this.wait(e, deadline, signal));
         const handle = await this.complete(e, placed, signal);
@@ -220,6 +222,7 @@ export class Acquisitions {
 
   /** Hands free slots to waiters, oldest first. Call whenever slots may have become free. */
   serve(): void {
+    if (this.ctx.plugin.down) return;
     for (const [e, w] of this.waiters) {
       const r = this.ctx.fleet.index.pick();
       if (!r) return;
@@ -332,6 +335,11 @@ export class Acquisitions {
       if (signal?.aborted) throw abortError(signal);
       // Lost while being handed over: its slot went with it; wait for another.
       if (r.gone || e.instance !== r || e.lostReason) return this.retry(e);
+      if (this.ctx.plugin.failed(err)) {
+        // The plugin is restarting: give the slot back and wait (no health failure; serve() holds off meanwhile).
+        this.unbind(e);
+        return this.retry(e);
+      }
       this.unbind(e);
       this.support.healthFailure(r, err);
       return this.retry(e);

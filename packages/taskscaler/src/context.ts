@@ -3,6 +3,7 @@ import type { InstanceGroup } from '@fleetrunner/fleeting';
 import type { ResolvedConfig } from './config.js';
 import type { Fleet } from './fleet.js';
 import type { Persister } from './persister.js';
+import type { PluginHealth } from './plugin-health.js';
 import type { PolicySchedule } from './policy.js';
 import type { DecisionCore, Histogram, TaskscalerCounters } from './stats.js';
 import type { TaskscalerHooks } from './taskscaler.js';
@@ -24,6 +25,8 @@ export interface Context {
     lifeSeconds: Histogram;
   };
   readonly persister: Persister;
+  /** Whether the plugin process is up (see PluginHealth); every pluginCall reports to it. */
+  readonly plugin: PluginHealth;
   /** Aborted when shutdown starts: readiness hooks, heartbeats and plugin calls stop. */
   readonly lifetime: AbortSignal;
   /** Instance cap from max_instances and the plugin's max size; Infinity = none. */
@@ -40,10 +43,11 @@ export interface Context {
 
 /**
  * Calls the plugin with a deadline of `ms` (a clock timer, cleared after) and the given signals; a plugin that
- * ignores its signal cannot hold the caller past the deadline.
+ * ignores its signal cannot hold the caller past the deadline. The outcome tells `ctx.plugin` whether the plugin
+ * process is up.
  */
 export async function pluginCall<T>(
-  ctx: Pick<Context, 'clock'>,
+  ctx: Pick<Context, 'clock'> & Partial<Pick<Context, 'plugin'>>,
   ms: number,
   what: string,
   signals: (AbortSignal | undefined)[],
@@ -53,8 +57,11 @@ export async function pluginCall<T>(
   const link = linkSignals(...signals, deadline.signal);
   const timer = ctx.clock.setTimeout(() => deadline.abort(new RunnerError('timeout', `${what}: no answer within ${ms} ms`)), ms);
   try {
-    return await raceAbort(fn(link.signal), link.signal);
+    const result = await raceAbort(fn(link.signal), link.signal);
+    ctx.plugin?.succeeded();
+    return result;
   } catch (err) {
+    ctx.plugin?.failed(err);
     throw RunnerError.wrap(what, err);
   } finally {
     timer.clear();

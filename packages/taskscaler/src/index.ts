@@ -4,7 +4,9 @@ export { resolveConfig, type TaskscalerConfig, type ResolvedConfig, type Histogr
 export { compilePolicies, idleTarget, PolicySchedule, DEFAULT_POLICY, type PolicyConfig, type ActivePolicy, type CompiledPolicy } from './policy.js';
 export { CronExpression, zonedParts, localTimeZone, type ZonedParts } from './cron.js';
 export { plan, type Plan, type PlanInput } from './planner.js';
-export { TokenBucket, Backoff } from './throttle.js';
+export { TokenBucket } from './throttle.js';
+/** Re-exported: the one back-off lives in @fleetrunner/common. */
+export { Backoff } from '@fleetrunner/common';
 export { FileStateStore, parseSavedState, type StateStore, type SavedState, type SavedInstance, type SavedAcquisition } from './state-store.js';
 export { INSTANCE_LIFECYCLES, type InstanceLifecycle, type InstanceCause, type RemovalReason } from './instance.js';
 export {

@@ -1,4 +1,4 @@
-import { Limiter, toRunnerError } from '@fleetrunner/common';
+import { Backoff, Limiter, toRunnerError } from '@fleetrunner/common';
 import type { ConnectInfo, InstanceState, InstanceStatus } from '@fleetrunner/fleeting';
 import type { Acquisitions, SlotSupport } from './acquisitions.js';
 import { pluginCall, type Context } from './context.js';
@@ -6,7 +6,6 @@ import { instanceLost } from './errors.js';
 import type { InstanceRecord, RemovalReason } from './instance.js';
 import type { SavedInstance, SavedState } from './state-store.js';
 import type { HookInstance } from './taskscaler.js';
-import { Backoff } from './throttle.js';
 
 /** Connect info this close to expiry (ms) is fetched again before a slot is handed out. */
 const EXPIRY_MARGIN_MS = 60_000;
@@ -42,7 +41,8 @@ export class Lifecycle implements SlotSupport {
     const { fleet, limit } = this.ctx;
     const c = fleet.counts;
     const starting = fleet.requested + c.creating + c.readying;
-    return `instances: ${c.ready} ready, ${starting} starting, ${c.draining + c.unhealthy} draining, ${c.removing + c.deleting} being removed; limit ${Number.isFinite(limit) ? limit : 'none'}`;
+    const down = this.ctx.plugin.down;
+    return `${down ? `${down.message}; ` : ''}instances: ${c.ready} ready, ${starting} starting, ${c.draining + c.unhealthy} draining, ${c.removing + c.deleting} being removed; limit ${Number.isFinite(limit) ? limit : 'none'}`;
   }
 
   /** Applies one `update` answer. The first one after start decides which instances are re-adopted. */
@@ -171,6 +171,11 @@ export class Lifecycle implements SlotSupport {
       await ctx.hooks.instanceReady?.(this.hookInstance(r, info), { signal });
     } catch (err) {
       if (signal.aborted || r.gone || r.state !== 'readying') return;
+      if (ctx.plugin.failed(err)) {
+        // Not the instance's fault: readiness runs again once an update shows it running on the restarted plugin.
+        ctx.fleet.setState(r, 'creating');
+        return;
+      }
       ctx.counters.readyFailures++;
       const wait = this.backoff.fail(ctx.clock.now());
       ctx.logger.warn('instance failed its readiness check; removing it', { instance: r.id, err: toRunnerError(err).message, backoffMs: wait });
@@ -241,6 +246,8 @@ export class Lifecycle implements SlotSupport {
 
   healthFailure(r: InstanceRecord, err: unknown): void {
     const { ctx } = this;
+    // A heartbeat the plugin could not answer because it is restarting says nothing about the instance.
+    if (ctx.plugin.failed(err)) return;
     if (r.gone || (r.state !== 'ready' && r.state !== 'draining')) return;
     ctx.counters.healthFailures++;
     r.failures++;
@@ -269,7 +276,7 @@ export class Lifecycle implements SlotSupport {
   heartbeats(): void {
     const { ctx } = this;
     const hook = ctx.hooks.heartbeat;
-    if (!hook) return;
+    if (!hook || ctx.plugin.down) return;
     const due = ctx.clock.now() - ctx.config.heartbeatIntervalMs;
     for (const r of ctx.fleet.byId.values()) {
       if (r.state !== 'ready' || r.heartbeatRunning || (r.lastHeartbeatAt > due && !r.suspect) || !r.connectInfo) continue;

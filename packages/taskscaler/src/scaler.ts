@@ -8,6 +8,7 @@ import { formatDuration, notRunning } from './errors.js';
 import { Fleet } from './fleet.js';
 import { Lifecycle } from './lifecycle.js';
 import { Persister } from './persister.js';
+import { PluginHealth } from './plugin-health.js';
 import { plan, type Plan } from './planner.js';
 import { PolicySchedule, compilePolicies, type ActivePolicy, type PolicyConfig } from './policy.js';
 import { runShutdown } from './shutdown.js';
@@ -69,6 +70,7 @@ export class Scaler implements Taskscaler {
         lifeSeconds: new Histogram(config.histogramBuckets.lifeSeconds),
       },
       persister,
+      plugin: new PluginHealth(deps.logger, () => this.ctx.kick()),
       lifetime: this.lifetime.signal,
       limit: limits.length > 0 ? Math.min(...limits) : Infinity,
       kick: () => {
@@ -208,7 +210,8 @@ export class Scaler implements Taskscaler {
     } catch (err) {
       if (this.state !== 'running') return;
       ctx.counters.missedUpdates++;
-      ctx.logger.warn('updating instances failed', { err: toRunnerError(err).message });
+      // A plugin being restarted was logged once by ctx.plugin; each missed update of it is routine.
+      ctx.logger.log(ctx.plugin.down ? 'debug' : 'warn', 'updating instances failed', { err: toRunnerError(err).message });
     }
     this.lifecycle.heartbeats();
     await this.act();
@@ -234,6 +237,8 @@ export class Scaler implements Taskscaler {
   /** One scaling pass over known state: idle expiry, scale-up, pending deletions. */
   private async act(): Promise<void> {
     const { fleet, clock, config, counters, logger } = this.ctx;
+    // The plugin is back after a restart: the slots that waited for it go out now, after the update that saw it.
+    if (this.ctx.plugin.takeRecovered()) this.acquisitions.serve();
     const now = clock.now();
     const expired = fleet.expireRequests(now, config.requestTimeoutMs);
     if (expired > 0) {
@@ -274,7 +279,12 @@ export class Scaler implements Taskscaler {
   }
 
   private async scaleUp(p: Plan, now: number): Promise<void> {
-    const { fleet, counters, logger, group } = this.ctx;
+    const { fleet, counters, logger, group, plugin } = this.ctx;
+    if (plugin.down) {
+      // Retried by the next update cycle (or at once when the restarted plugin is reconciled).
+      this.decideIdle('backoff', `want ${p.scaleUp} more instance(s); ${plugin.down.message}`);
+      return;
+    }
     const backoff = this.lifecycle.backoff.remaining(now);
     if (backoff > 0) {
       this.wakeAt = Math.min(this.wakeAt, now + backoff);
@@ -307,6 +317,11 @@ export class Scaler implements Taskscaler {
     if (succeeded < n) {
       fleet.unrequest(n - succeeded);
       counters.instancesRequestFailed += n - succeeded;
+      if (plugin.failed(error)) {
+        // Not the cloud refusing: the plugin process died. Instances it created anyway show up in the next update.
+        logger.warn('creating instances: the plugin is restarting; scale-up resumes when it is back', { asked: n, succeeded, err: error?.message });
+        return;
+      }
       const wait = this.lifecycle.backoff.fail(this.ctx.clock.now());
       this.wakeAt = Math.min(this.wakeAt, this.ctx.clock.now() + wait);
       logger.warn('plugin created fewer instances than asked', { asked: n, succeeded, err: error?.message, backoffMs: wait });

@@ -44,7 +44,13 @@ async function deleteAll(ctx: Context, lifecycle: Lifecycle, signal: AbortSignal
   for (let attempt = 0; attempt < config.shutdownDeletionRetries; attempt++) {
     await lifecycle.issueDecreases(signal, 0);
     await clock.sleep(config.shutdownDeletionIntervalMs, { signal });
-    await update(ctx, lifecycle, signal);
+    try {
+      await update(ctx, lifecycle, signal);
+    } catch (err) {
+      // A plugin being restarted may be back for the next attempt; anything else ends the clean-up.
+      if (!ctx.plugin.failed(err)) throw err;
+      continue;
+    }
     // Requested instances that showed up late are deleted too.
     markAll(ctx, lifecycle);
     if (fleet.byId.size === 0 && fleet.requested === 0) return;

@@ -45,34 +45,3 @@ export class TokenBucket {
     }
   }
 }
-
-/**
- * Exponential back-off after failed readiness or failed `increase`: 5 s after the first failure, doubling to at
- * most 5 min; one success resets it.
- */
-export class Backoff {
-  private failures = 0;
-  private until = 0;
-
-  constructor(
-    private readonly baseMs = 5_000,
-    private readonly maxMs = 300_000,
-  ) {}
-
-  fail(now: number): number {
-    this.failures++;
-    const wait = Math.min(this.maxMs, this.baseMs * 2 ** Math.min(30, this.failures - 1));
-    this.until = now + wait;
-    return wait;
-  }
-
-  succeed(): void {
-    this.failures = 0;
-    this.until = 0;
-  }
-
-  /** Milliseconds left to wait at `now`; 0 when scale-up may proceed. */
-  remaining(now: number): number {
-    return Math.max(0, this.until - now);
-  }
-}
