@@ -7,7 +7,7 @@ import { parseConfig, parseToml, tomlToPlain } from '@fleetrunner/config';
 import { removeRunnerBlocks, runnerBlock, runnerBlocks, tomlString } from '../src/run/config-file.js';
 import { InflightJobs } from '../src/run/inflight-jobs.js';
 import { Registry } from '../src/run/metrics-registry.js';
-import { RequestBackoff, RequestLimit, RunnerHealth } from '../src/run/runner-health.js';
+import { RequestLimit, RunnerHealth, requestBackoff } from '../src/run/runner-health.js';
 import { runnerKey, shortToken } from '../src/run/short-token.js';
 import { Workers } from '../src/run/workers.js';
 import { splitListenAddress } from '../src/run/metrics-server.js';
@@ -65,27 +65,48 @@ t.test('the Prometheus text format: families, labels with escapes, cumulative hi
   t.throws(() => splitListenAddress('nohost'), /host:port/);
 });
 
-t.test('runner health: the limit disables, the interval re-enables with a clean slate, a success resets', async (t) => {
+t.test('runner health: the limit pauses requests, probes go out at a doubling pace, the first answer resumes', async (t) => {
   const h = new RunnerHealth(nullLogger);
-  t.equal(h.mark(false, 0, 2), false);
-  t.ok(h.isHealthy(1, 100));
-  t.equal(h.mark(false, 10, 2), true, 'the second failure disables');
-  t.notOk(h.isHealthy(109, 100), 'skipped during the interval');
-  t.ok(h.isHealthy(110, 100), 'tried again after it');
+  const hour = 3_600_000;
+  t.equal(h.mark(false, 0, 2, hour), false);
+  t.ok(h.admit(1, hour), 'healthy below the limit');
+  t.equal(h.mark(false, 10, 2, hour), true, 'the second failure makes it unhealthy');
+  t.ok(h.isUnhealthy);
+  t.notOk(h.admit(1_009, hour), 'no request before the first probe wait (1 s)');
+  t.ok(h.admit(1_010, hour), 'the first probe');
+  t.notOk(h.admit(1_011, hour), 'one probe per wait');
+  h.mark(false, 1_020, 2, hour);
+  t.notOk(h.admit(3_009, hour), 'the wait doubled (2 s)');
+  t.ok(h.admit(3_010, hour));
+  for (let at = 3_010, i = 0; i < 10; i++) {
+    at += 60_000;
+    t.ok(h.admit(at, hour), `probe ${i + 3} within 60 s: the wait is capped well below unhealthy_interval`);
+  }
+  h.mark(true, 700_000, 2, hour);
+  t.notOk(h.isUnhealthy, 'the first answer makes it healthy');
+  t.ok(h.admit(700_001, hour));
   t.equal(h.consecutiveFailures, 0);
-  h.mark(false, 120, 2);
-  h.mark(true, 121, 2);
-  h.mark(false, 122, 2);
-  t.ok(h.isHealthy(123, 100), 'a success in between resets the count');
+  h.mark(false, 700_002, 2, hour);
+  h.mark(true, 700_003, 2, hour);
+  h.mark(false, 700_004, 2, hour);
+  t.notOk(h.isUnhealthy, 'a success in between resets the count');
+  const forbidden = new RunnerHealth(nullLogger);
+  forbidden.mark(false, 0, 1, hour, 'forbidden');
+  t.notOk(forbidden.admit(hour - 1, hour), 'after a 403 the next request waits unhealthy_interval, as upstream');
+  t.ok(forbidden.admit(hour, hour));
+  forbidden.mark(false, hour + 5, 1, hour, 'forbidden');
+  t.notOk(forbidden.admit(hour + 120_000, hour), 'a probe answered 403 waits the interval again');
+  const short = new RunnerHealth(nullLogger);
+  short.mark(false, 0, 1, 5_000);
+  for (let at = 1_000, i = 0; i < 6; i++, at += 5_000) t.ok(short.admit(at, 5_000), 'probes never wait longer than unhealthy_interval');
 });
 
-t.test('request back-off doubles to its cap and resets on success', async (t) => {
-  const b = new RequestBackoff(5000);
-  t.same([b.fail(0), b.fail(0), b.fail(0), b.fail(0), b.fail(0)], [1000, 2000, 4000, 5000, 5000]);
-  t.notOk(b.ready(4999));
-  t.ok(b.ready(5000));
+t.test('the job request back-off doubles from 1 s to 60 s and resets on success', async (t) => {
+  const b = requestBackoff();
+  t.same([1, 2, 3, 4, 5, 6, 7, 8].map(() => b.fail(0)), [1000, 2000, 4000, 8000, 16000, 32000, 60000, 60000]);
+  t.equal(b.remaining(59_999), 1);
   b.succeed();
-  t.ok(b.ready(0));
+  t.equal(b.remaining(0), 0);
 });
 
 t.test('adaptive request concurrency: ×1.1 on a job, ×0.95 on none, ×0.5 after retries, within [1, max]', async (t) => {

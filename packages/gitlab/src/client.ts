@@ -110,7 +110,7 @@ export class GitLabClient {
     if (params.accessLevel !== undefined) body.access_level = params.accessLevel;
     if (params.maximumTimeoutSeconds !== undefined) body.maximum_timeout = params.maximumTimeoutSeconds;
     if (params.paused !== undefined) body.paused = params.paused;
-    const res = await this.transport.send({ endpoint: 'register', method: 'POST', path: 'runners', headers: JSON_HEADERS, body: () => JSON.stringify(body), ...signalOf(options) });
+    const res = await this.transport.send({ endpoint: 'register', method: 'POST', path: 'runners', headers: JSON_HEADERS, body: () => JSON.stringify(body), secrets: [registrationToken], ...signalOf(options) });
     if (res.status !== 201) throw await failure('registering runner', res, res.status === 403 ? 'forbidden: check the registration token' : undefined);
     return credentialsFrom(await readJson(res, 'registering runner'), '');
   }
@@ -157,11 +157,19 @@ export class GitLabClient {
       this.logger.warn('checking for jobs... failed', { status: res.status, message: await messageOf(res) });
       return undefined;
     }
-    if (!isJson(res)) throw await failure('requesting job', res, `unexpected content type ${res.headers.get('content-type') ?? '(none)'}`);
+    if (!isJson(res)) {
+      // Never quote this body: it is a job payload (job token, variables, credentials), whatever its type says.
+      await discard(res);
+      throw new RunnerError('invalid_argument', `requesting job: HTTP 201 with unexpected content type ${res.headers.get('content-type') ?? '(none)'}`, { details: { status: 201 } });
+    }
     return parseJobPayload(await readJson(res, 'requesting job'));
   }
 
-  /** `PUT jobs/:id`: reports state, trace checksum/size, failure reason and exit code. Never throws for HTTP. */
+  /**
+   * `PUT jobs/:id`: reports state, trace checksum/size, failure reason and exit code. Never throws for HTTP or
+   * transport failures: a request that got no response (dropped connection, timeout) is `failed` with
+   * `transportError` set, to be retried like a 5xx (GitLab Runner: UpdateFailed), since GitLab may never have seen it.
+   */
   async updateJob(job: JobCredentials, update: JobUpdate, options: CallOptions = {}): Promise<UpdateJobResult> {
     const body: WireUpdateJobRequest = { info: this.info, token: job.token, state: update.state };
     if (update.failureReason) body.failure_reason = update.failureReason;
@@ -181,7 +189,7 @@ export class GitLabClient {
       });
     } catch (err) {
       if (options.signal?.aborted) throw err;
-      return { outcome: 'abort', status: 0, jobStatus: '', cancelRequested: false, transportError: RunnerError.wrap('updating job', err) };
+      return { outcome: 'failed', status: 0, jobStatus: '', cancelRequested: false, transportError: RunnerError.wrap('updating job', err) };
     }
     await discard(res);
     const state = remoteJobState(res);

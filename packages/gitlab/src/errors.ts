@@ -1,10 +1,13 @@
 import { RunnerError, type ErrorCode } from '@fleetrunner/common';
 import type { JobCredentials } from './job-payload.js';
+import { maskText } from './masker.js';
 
 /**
  * A job payload GitLab handed out that this runner cannot use. `field` is the dotted wire path
  * (`steps[1].when`). When the payload still named a job id and token they are on `job`, so the manager can fail
- * that job with a reason and go on polling. Code `invalid_argument`.
+ * that job with a reason and go on polling. Code `invalid_argument`. `problem` may quote a value of the payload;
+ * the message masks the job token and every token with one of GitLab's prefixes in it, as it ends up in the
+ * manager's log and the job's log.
  */
 export class JobPayloadError extends RunnerError {
   readonly field: string;
@@ -12,7 +15,7 @@ export class JobPayloadError extends RunnerError {
   declare readonly job: JobCredentials | undefined;
 
   constructor(field: string, problem: string, job?: JobCredentials) {
-    super('invalid_argument', `invalid job payload: ${field}: ${problem}`, { details: { field, jobId: job?.id } });
+    super('invalid_argument', `invalid job payload: ${field}: ${maskText(problem, job?.token ? [job.token] : [])}`, { details: { field, jobId: job?.id } });
     this.name = 'JobPayloadError';
     this.field = field;
     Object.defineProperty(this, 'job', { value: job, enumerable: false });

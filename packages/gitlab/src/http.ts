@@ -1,7 +1,16 @@
 import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
-import { RunnerError, abortError, systemClock, nullLogger, type Clock, type Logger } from '@fleetrunner/common';
+import { RunnerError, abortError, systemClock, nullLogger, type Clock, type Logger, type Timer } from '@fleetrunner/common';
+import { maskText } from './masker.js';
 import { DEFAULT_MAX_ATTEMPTS, backoffDelay, isRetryableStatus, serverRetryDelay } from './retry.js';
+
+/**
+ * How long a request may go without progress before it fails with `timeout`, ms: from the start (or the last
+ * body chunk handed to the socket) to the response headers. GitLab Runner's network client uses a response
+ * header timeout of 10 minutes (network/client.go `ResponseHeaderTimeout`). Once the headers are in, Node's
+ * fetch ends a response body that stalls for 300 s.
+ */
+export const DEFAULT_RESPONSE_HEADER_TIMEOUT_MS = 10 * 60_000;
 
 /** A request body; a factory is called once per attempt so retries resend the whole body. */
 export type BodySource = string | Uint8Array | Readable | AsyncIterable<Uint8Array>;
@@ -19,6 +28,11 @@ export interface ApiRequest {
   retry?: boolean;
   /** `manual` returns 3xx responses to the caller. Default `follow`. */
   redirect?: 'follow' | 'manual';
+  /**
+   * Values never quoted from this request's responses (see {@link messageOf}), besides the `JOB-TOKEN`,
+   * `RUNNER-TOKEN` and `PRIVATE-TOKEN` header values and GitLab's token prefixes, which always are masked.
+   */
+  secrets?: readonly string[];
   signal?: AbortSignal;
 }
 
@@ -48,6 +62,8 @@ export interface ApiTransportOptions {
   maxAttempts?: number;
   /** Jitter source in [0, 1). Default Math.random. */
   random?: () => number;
+  /** See {@link DEFAULT_RESPONSE_HEADER_TIMEOUT_MS}; ms, default 10 minutes. */
+  responseHeaderTimeoutMs?: number;
   onRetry?: (event: RetryEvent) => void;
 }
 
@@ -67,8 +83,9 @@ export function normalizeBaseUrl(raw: string): string {
 
 /**
  * HTTP to the runner API over Node's fetch: headers every call carries, retries of retryable statuses honouring
- * `RateLimit-ResetTime`/`Retry-After` (else exponential backoff) with waits on the injected Clock, abort through
- * `signal`, and remembering `X-GitLab-Last-Update`.
+ * `RateLimit-ResetTime`/`Retry-After` (else exponential backoff) with waits on the injected Clock, a timeout on
+ * every attempt (no progress for `responseHeaderTimeoutMs`), abort through `signal`, and remembering
+ * `X-GitLab-Last-Update`.
  */
 export class ApiTransport {
   readonly baseUrl: string;
@@ -78,6 +95,7 @@ export class ApiTransport {
   private readonly userAgent: string;
   private readonly maxAttempts: number;
   private readonly random: () => number;
+  private readonly headerTimeoutMs: number;
   private readonly onRetry: ((event: RetryEvent) => void) | undefined;
   /** The last `X-GitLab-Last-Update` value seen on any response. */
   lastUpdate = '';
@@ -90,17 +108,20 @@ export class ApiTransport {
     this.userAgent = options.userAgent ?? `gitlab-runner fleetrunner (main; node ${process.version}; ${process.platform}/${process.arch})`;
     this.maxAttempts = options.maxAttempts ?? DEFAULT_MAX_ATTEMPTS;
     this.random = options.random ?? Math.random;
+    this.headerTimeoutMs = options.responseHeaderTimeoutMs ?? DEFAULT_RESPONSE_HEADER_TIMEOUT_MS;
     this.onRetry = options.onRetry;
   }
 
   /**
    * Sends `req`, retrying retryable statuses; returns the last response (its body unread). Rejects with a
-   * RunnerError (`connection_refused`/`unavailable`) on transport failure, or the signal's reason on abort.
+   * RunnerError (`connection_refused`/`unavailable`, `timeout` when no response came in time; `details.transport`
+   * is true for all three) on transport failure, or the signal's reason on abort.
    */
   async send(req: ApiRequest): Promise<Response> {
     const url = /^https?:\/\//.test(req.path) ? req.path : this.apiUrl + req.path;
     for (let attempt = 1; ; attempt++) {
       const res = await this.once(url, req);
+      responseSecrets.set(res, secretsOf(req));
       this.rememberLastUpdate(res);
       if (req.retry === false || attempt >= this.maxAttempts || !isRetryableStatus(res.status)) return res;
       await discard(res);
@@ -119,13 +140,14 @@ export class ApiTransport {
       'X-Request-Id': randomBytes(16).toString('hex'),
       ...req.headers,
     };
+    const stall = new StallTimer(this.clock, this.headerTimeoutMs);
     const body = req.body?.();
-    const init: RequestInit & { duplex?: 'half' } = { method: req.method, headers, redirect: req.redirect ?? 'follow' };
-    if (req.signal) init.signal = req.signal;
+    const signal = req.signal ? AbortSignal.any([req.signal, stall.signal]) : stall.signal;
+    const init: RequestInit & { duplex?: 'half' } = { method: req.method, headers, redirect: req.redirect ?? 'follow', signal };
     if (body !== undefined) {
       if (typeof body === 'string' || body instanceof Uint8Array) init.body = body;
       else {
-        init.body = (body instanceof Readable ? body : Readable.from(body)) as unknown as AsyncIterable<Uint8Array>;
+        init.body = Readable.from(stall.track(body)) as unknown as AsyncIterable<Uint8Array>;
         init.duplex = 'half';
       }
     }
@@ -133,7 +155,10 @@ export class ApiTransport {
       return await fetch(url, init);
     } catch (err) {
       if (req.signal?.aborted) throw abortError(req.signal);
+      if (stall.fired) throw timeoutError(req, url, this.headerTimeoutMs, err);
       throw transportError(req, url, err);
+    } finally {
+      stall.clear();
     }
   }
 
@@ -152,20 +177,94 @@ export async function discard(res: Response): Promise<void> {
   }
 }
 
-/** The server's error message: JSON `message`/`error`, else the first 200 bytes of the body. */
+/** The secrets a request carries, by the responses it got: what {@link messageOf} masks. */
+const responseSecrets = new WeakMap<Response, readonly string[]>();
+
+function secretsOf(req: ApiRequest): string[] {
+  const h = req.headers ?? {};
+  return [h['JOB-TOKEN'], h['RUNNER-TOKEN'], h['PRIVATE-TOKEN'], ...(req.secrets ?? [])].filter((s): s is string => typeof s === 'string' && s !== '');
+}
+
+/** Longest body excerpt quoted in an error message, characters. */
+const MAX_QUOTED_CHARS = 200;
+
+/**
+ * The server's error message, for error texts and log lines: the JSON `message`/`error`, else the first 200
+ * characters of the body. This is the only place that quotes a response body, and it masks what it quotes: the
+ * tokens the request carried, the values in `ApiRequest.secrets`, and every token with one of GitLab's prefixes
+ * (`glrt-`, `glcbt-`, …). A 2xx body is never quoted: it is a payload (a job response holds the job token,
+ * variables and credentials), not a message.
+ */
 export async function messageOf(res: Response): Promise<string> {
   const text = await res.text().catch(() => '');
+  if (res.status >= 200 && res.status < 300) return '';
+  const mask = (s: string): string => maskText(s, responseSecrets.get(res) ?? []);
   try {
     const v: unknown = JSON.parse(text);
     if (typeof v === 'object' && v !== null) {
       const m = (v as Record<string, unknown>)['message'] ?? (v as Record<string, unknown>)['error'];
-      if (typeof m === 'string') return m;
-      if (m !== undefined) return JSON.stringify(m);
+      if (typeof m === 'string') return mask(m).slice(0, MAX_QUOTED_CHARS);
+      if (m !== undefined) return mask(JSON.stringify(m)).slice(0, MAX_QUOTED_CHARS);
     }
   } catch {
     // not JSON: fall through to the raw text
   }
-  return text.slice(0, 200);
+  return mask(text).slice(0, MAX_QUOTED_CHARS);
+}
+
+/**
+ * The deadline of one attempt: it fires when nothing happened for `ms` — no response headers, and no request body
+ * chunk taken since the start or the last chunk (a large upload is not cut off while it moves). One timer per
+ * attempt, re-armed lazily.
+ */
+class StallTimer {
+  private readonly controller = new AbortController();
+  private timer: Timer | undefined;
+  private last: number;
+  private done = false;
+  fired = false;
+
+  constructor(
+    private readonly clock: Clock,
+    private readonly ms: number,
+  ) {
+    this.last = clock.now();
+    this.arm(ms);
+  }
+
+  get signal(): AbortSignal {
+    return this.controller.signal;
+  }
+
+  /** Passes `body` through, counting each chunk as progress. */
+  async *track(body: Readable | AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
+    for await (const chunk of body as AsyncIterable<Uint8Array>) {
+      this.last = this.clock.now();
+      yield chunk;
+    }
+    this.last = this.clock.now();
+  }
+
+  clear(): void {
+    this.done = true;
+    this.timer?.clear();
+    this.timer = undefined;
+  }
+
+  private arm(ms: number): void {
+    this.timer = this.clock.setTimeout(() => {
+      if (this.done) return;
+      const idle = this.clock.now() - this.last;
+      if (idle < this.ms) return this.arm(this.ms - idle);
+      this.fired = true;
+      this.controller.abort(new RunnerError('timeout', `no response within ${this.ms / 1000}s`));
+    }, ms);
+  }
+}
+
+function timeoutError(req: ApiRequest, url: string, ms: number, err: unknown): RunnerError {
+  const where = url.split('?')[0] ?? url;
+  return new RunnerError('timeout', `${req.method} ${where}: no response within ${ms / 1000}s`, { cause: err, details: { endpoint: req.endpoint, transport: true } });
 }
 
 function transportError(req: ApiRequest, url: string, err: unknown): RunnerError {

@@ -6,7 +6,7 @@ export {
   type JobUpdate,
   type RegisterParameters,
 } from './client.js';
-export { ApiTransport, normalizeBaseUrl, type ApiTransportOptions, type ApiRequest, type BodySource, type RetryEvent } from './http.js';
+export { ApiTransport, normalizeBaseUrl, DEFAULT_RESPONSE_HEADER_TIMEOUT_MS, type ApiTransportOptions, type ApiRequest, type BodySource, type RetryEvent } from './http.js';
 export { isRetryableStatus, serverRetryDelay, backoffDelay, DEFAULT_MAX_ATTEMPTS } from './retry.js';
 export {
   MAX_UPDATE_INTERVAL_MS,
@@ -58,7 +58,7 @@ export {
   type FinalUpdateResult,
 } from './job-trace.js';
 export { TraceBuffer, DEFAULT_OUTPUT_LIMIT_BYTES, limitNotice, type MaskOptions } from './trace-buffer.js';
-export { StreamMasker, MASK, DEFAULT_TOKEN_MASK_PREFIXES } from './masker.js';
+export { StreamMasker, MASK, DEFAULT_TOKEN_MASK_PREFIXES, maskText } from './masker.js';
 export { mapFailureReason, ALWAYS_SUPPORTED_FAILURE_REASONS, type FailureReason } from './failure-reasons.js';
 export {
   ANSI,

@@ -1,4 +1,4 @@
-import { RunnerError, nullLogger, raceAbort, systemClock, type Clock, type Logger, type Timer } from '@fleetrunner/common';
+import { Backoff, RunnerError, nullLogger, raceAbort, systemClock, type Clock, type Logger, type Timer } from '@fleetrunner/common';
 import { mapFailureReason } from './failure-reasons.js';
 import { DEFAULT_OUTPUT_LIMIT_BYTES, TraceBuffer, type MaskOptions } from './trace-buffer.js';
 import { MAX_UPDATE_INTERVAL_MS, type PatchTraceResult, type UpdateJobResult } from './results.js';
@@ -11,8 +11,9 @@ export const DEFAULT_UPDATE_INTERVAL_MS = 3_000;
 export const DEFAULT_FORCE_SEND_INTERVAL_MS = 30_000;
 /** Largest trace PATCH body, bytes. */
 export const DEFAULT_MAX_PATCH_BYTES = 1024 * 1024;
-/** Final update attempts before giving up (`job_status_final_update_retry_limit`). */
+/** Final update retries before giving up (`job_status_final_update_retry_limit`). */
 export const DEFAULT_FINAL_UPDATE_RETRY_LIMIT = 10;
+/** Back-off of failed final-update rounds: 1 s doubling to 60 min, no jitter (GitLab Runner's `DefaultfinalUpdateBackoffMax`). */
 const FINAL_BACKOFF_MIN_MS = 1_000;
 const FINAL_BACKOFF_MAX_MS = 60 * 60 * 1000;
 
@@ -41,7 +42,7 @@ export interface JobTraceOptions {
   maxPatchBytes?: number;
   /** Sent as `debug_trace` on every PATCH. Default false. */
   debugTrace?: boolean;
-  /** Default 10. */
+  /** Retries of a failed final-update round (a failed PATCH of the log's tail or a failed PUT). Default 10. */
   finalUpdateRetryLimit?: number;
   /** Called after each round of the update loop, once the next round is scheduled (or the loop ended). */
   onRound?: (round: { patch: PatchTraceResult; touch?: UpdateJobResult }) => void;
@@ -160,9 +161,10 @@ export class JobTrace {
   }
 
   /**
-   * Flushes the whole log, then sends the final state with checksum and size, retrying per GitLab Runner's rules
-   * (202 and 412 after the interval, other failures with backoff from 1 s, at most the retry limit). Idempotent:
-   * later calls return the first call's promise.
+   * Flushes the whole log, then sends the final state with checksum and size, retrying per GitLab Runner's rules:
+   * 202 and 412 after the update interval; a failed round — a PATCH or PUT that got a 5xx or no response at all
+   * (dropped connection, timeout) — with back-off from 1 s doubling to 60 min; at most `finalUpdateRetryLimit`
+   * retries, then `gave_up` (logged as an error). Idempotent: later calls return the first call's promise.
    */
   finish(outcome: JobOutcome, options: { signal?: AbortSignal } = {}): Promise<FinalUpdateResult> {
     this.finishing ??= this.finalUpdate(outcome, options.signal);
@@ -199,10 +201,12 @@ export class JobTrace {
       this.requestAbort(patch);
       return { keepGoing: false, patch };
     }
+    if (patch.outcome === 'failed') this.warnFailed('appending the trace failed; retrying next round', patch);
     if (patch.outcome !== 'ok') return { keepGoing: true, patch };
     const touch = await this.touch(this.loopController.signal);
     if (!touch) return { keepGoing: true, patch };
     this.observe(touch);
+    if (touch.outcome === 'failed') this.warnFailed('the keep-alive job update failed; retrying next round', touch);
     if (touch.outcome === 'abort') {
       this.requestAbort(touch);
       return { keepGoing: false, patch, touch };
@@ -250,29 +254,34 @@ export class JobTrace {
     if (this.clock.now() - this.sentAt <= this.forceSendMs) return undefined;
     const r = await this.api.updateJob(this.job, { state: 'running', checksum: this.buffer.checksum(), bytesize: this.buffer.size }, { signal });
     this.setUpdateInterval(r.updateIntervalMs);
+    // A lost keep-alive (`failed`, also without a response) is retried next round: a blip must not abort a job.
     if (r.outcome === 'ok') this.sentAt = this.clock.now();
-    // A lost keep-alive is retried next round: one network blip must not abort an hour-long job.
-    if (r.transportError) return { ...r, outcome: 'failed' };
     return r;
   }
 
-  /** Sends the unsent tail until done, GitLab stops the job, or `retryLimit` consecutive rounds fail. */
-  private async ensureAllSent(signal: AbortSignal | undefined): Promise<void> {
-    let failures = 0;
+  private warnFailed(msg: string, r: PatchTraceResult | UpdateJobResult, fields: Record<string, unknown> = {}): void {
+    if (this.loopController.signal.aborted && this.state === 'stopped') return;
+    this.logger.warn(msg, { ...fields, status: r.status, ...(r.transportError ? { error: r.transportError.message } : {}) });
+  }
+
+  /**
+   * Sends the unsent tail. True when the PUT may follow: all acknowledged, or GitLab stopped the job (the PUT then
+   * learns it too). False when a PATCH failed (5xx after the client's retries, or no response).
+   */
+  private async flush(signal: AbortSignal | undefined): Promise<boolean> {
     while (this.sentOffset < this.buffer.size) {
       const r = await this.sendPatch(signal);
       this.observe(r);
-      if (r.outcome === 'ok') {
-        failures = 0;
-        continue;
+      if (r.outcome === 'ok') continue;
+      if (r.outcome === 'abort' || r.outcome === 'not_found') return true;
+      if (r.outcome === 'failed') {
+        this.warnFailed('sending the end of the trace failed', r, { sent: this.sentOffset, size: this.buffer.size });
+        return false;
       }
-      if (r.outcome === 'abort' || r.outcome === 'not_found') return;
-      if (++failures > this.retryLimit) {
-        this.logger.warn('giving up sending the trace', { sent: this.sentOffset, size: this.buffer.size });
-        return;
-      }
+      // 416: continue from GitLab's offset after one interval, as GitLab Runner does.
       await this.clock.sleep(this.updateIntervalMs, signal ? { signal } : {});
     }
+    return true;
   }
 
   private async finalUpdate(outcome: JobOutcome, signal: AbortSignal | undefined): Promise<FinalUpdateResult> {
@@ -295,19 +304,34 @@ export class JobTrace {
       return r;
     };
     if (wasStopped) return result('aborted', 0);
+    const backoff = new Backoff(FINAL_BACKOFF_MIN_MS, FINAL_BACKOFF_MAX_MS);
     for (let attempt = 1; ; attempt++) {
-      await this.ensureAllSent(signal);
-      const r = await this.api.updateJob(this.job, { ...update, checksum: this.buffer.checksum(), bytesize: this.buffer.size }, signal ? { signal } : {});
-      this.setUpdateInterval(r.updateIntervalMs);
-      if (r.jobStatus) this.lastJobStatus = r.jobStatus;
-      this.logger.debug('final update', { attempt, status: r.status, outcome: r.outcome });
+      const r = (await this.flush(signal)) ? await this.sendFinal(update, attempt, signal) : undefined;
       // 200 means GitLab stored the state, even when its Job-Status (now `failed`/`canceled`) reads as an abort.
-      if (r.outcome === 'ok' || r.status === 200) return result('ok', attempt);
-      if (r.outcome === 'abort') return result('aborted', attempt);
-      if (attempt > this.retryLimit) return result('gave_up', attempt);
-      if (r.outcome === 'trace_invalid') this.sentOffset = 0;
-      const wait = r.outcome === 'failed' ? Math.min(FINAL_BACKOFF_MIN_MS * 2 ** (attempt - 1), FINAL_BACKOFF_MAX_MS) : this.updateIntervalMs;
+      if (r && (r.outcome === 'ok' || r.status === 200)) return result('ok', attempt);
+      if (r?.outcome === 'abort') return result('aborted', attempt);
+      if (attempt > this.retryLimit) {
+        this.logger.error('giving up sending the final job state: GitLab still has the job as running', {
+          attempts: attempt,
+          state: update.state,
+          status: r?.status ?? 0,
+          ...(r?.transportError ? { error: r.transportError.message } : {}),
+        });
+        return result('gave_up', attempt);
+      }
+      if (r?.outcome === 'trace_invalid') this.sentOffset = 0;
+      const retryable = r === undefined || r.outcome === 'failed';
+      const wait = retryable ? backoff.fail(this.clock.now()) : this.updateIntervalMs;
+      if (r?.outcome === 'failed') this.warnFailed('sending the final job state failed; retrying', r, { attempt, delayMs: wait });
       await this.clock.sleep(wait, signal ? { signal } : {});
     }
+  }
+
+  private async sendFinal(update: JobUpdate, attempt: number, signal: AbortSignal | undefined): Promise<UpdateJobResult> {
+    const r = await this.api.updateJob(this.job, { ...update, checksum: this.buffer.checksum(), bytesize: this.buffer.size }, signal ? { signal } : {});
+    this.setUpdateInterval(r.updateIntervalMs);
+    if (r.jobStatus) this.lastJobStatus = r.jobStatus;
+    this.logger.debug('final update', { attempt, status: r.status, outcome: r.outcome });
+    return r;
   }
 }

@@ -138,3 +138,12 @@ export class StreamMasker {
     return -1;
   }
 }
+
+/**
+ * `text` with every phrase and every token after one of `tokenPrefixes` replaced by `[MASKED]` (a one-shot
+ * {@link StreamMasker}): for quoting text that may hold secrets in a log line or an error message.
+ */
+export function maskText(text: string, phrases: readonly string[], tokenPrefixes: readonly string[] = DEFAULT_TOKEN_MASK_PREFIXES): string {
+  const m = new StreamMasker(phrases, tokenPrefixes);
+  return Buffer.concat([m.write(Buffer.from(text)), m.flush()]).toString('utf8');
+}

@@ -11,9 +11,9 @@ export type UpdateOutcome =
   | 'accepted'
   /** 412: trace checksum mismatch; resend the whole trace from 0, then the update. */
   | 'trace_invalid'
-  /** 403, 404, `Job-Status: canceled|failed`, or transport error: stop working on the job. */
+  /** 403, 404, `Job-Status: canceled|failed`: stop working on the job. */
   | 'abort'
-  /** Any other status: retry with backoff. */
+  /** Any other status, or no response at all (`transportError`): retry with backoff. */
   | 'failed';
 
 /** How a `PATCH jobs/:id/trace` ended. */

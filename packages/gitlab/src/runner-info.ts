@@ -3,12 +3,18 @@ import type { WireFeaturesInfo, WireVersionInfo } from './wire.js';
 /** The `info` object sent with runner-scoped calls (wire shape; see GitLab Runner's common/network.go). */
 export type RunnerInfo = WireVersionInfo;
 
-/** What the instance executor with a bash/sh shell supports (spec §4.2). */
+/**
+ * What this runner does with a job, as GitLab reads it from `info.features` to decide which jobs it may hand out.
+ * Spec §4.2 lists what GitLab Runner's instance executor advertises; only what this implementation honours is
+ * true here. False, unlike upstream: `native_steps_integration` (`run:` jobs fail, there is no step runner),
+ * `vault_secrets` (`secrets:` jobs fail, no secret provider is implemented) and `job_inputs` (the executor does not
+ * interpolate `${{ job.inputs.* }}`). Told the truth, GitLab does not route such jobs here (or fails them with a
+ * clear reason) instead of this runner failing them after taking them.
+ */
 export const INSTANCE_EXECUTOR_FEATURES: Readonly<WireFeaturesInfo> = Object.freeze({
   // executor
   variables: true,
   shared: true,
-  native_steps_integration: true,
   // shell
   artifacts: true,
   upload_multiple_artifacts: true,
@@ -20,7 +26,6 @@ export const INSTANCE_EXECUTOR_FEATURES: Readonly<WireFeaturesInfo> = Object.fre
   raw_variables: true,
   artifacts_exclude: true,
   multi_build_steps: true,
-  vault_secrets: true,
   return_exit_code: true,
   // network client
   trace_reset: true,
@@ -29,8 +34,10 @@ export const INSTANCE_EXECUTOR_FEATURES: Readonly<WireFeaturesInfo> = Object.fre
   cancelable: true,
   cancel_gracefully: true,
   two_phase_job_commit: true,
-  job_inputs: true,
-  // not supported by the instance executor
+  // not supported by this runner
+  native_steps_integration: false,
+  vault_secrets: false,
+  job_inputs: false,
   image: false,
   services: false,
   session: false,

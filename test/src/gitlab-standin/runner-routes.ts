@@ -82,6 +82,7 @@ export async function requestJob(ctx: RunnerRouteContext, req: IncomingMessage, 
   if (systemId) runner.managers.add(systemId);
   const features = (body as { info?: { features?: Record<string, unknown> } }).info?.features;
   runner.twoPhase = features?.['two_phase_job_commit'] === true;
+  if (features) runner.features = features;
   const lastUpdate = field(body, 'last_update');
   const { store } = ctx;
   if (lastUpdate !== '' && lastUpdate === store.queueVersion && ctx.longPollMs > 0 && !runner.paused) {

@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { execFileSync } from 'node:child_process';
 import type { AddressInfo } from 'node:net';
-import { sendEmpty, sendError, sendJson } from './http-util.js';
+import { sendError } from './http-util.js';
 import { Store, randomToken, type StandinRunner } from './store.js';
 import { buildPayload, type JobSpec } from './payload.js';
 import * as runnerRoutes from './runner-routes.js';
@@ -9,6 +9,7 @@ import * as jobRoutes from './job-routes.js';
 import * as artifactRoutes from './artifact-routes.js';
 import { matchRepo, serveGit, type GitRepo } from './git-http.js';
 import { admin } from './admin-routes.js';
+import { applyFault, clearFaults } from './faults.js';
 import type { FaultSpec, FinalState, GitLabStandinOptions, RequestRecord, StandinJob, StandinJobStatus, StoredArtifact } from './types.js';
 
 /** A running GitLab stand-in. */
@@ -51,8 +52,14 @@ export interface GitLabStandin {
   waitForTrace(id: number, pred: (trace: string) => boolean, options?: { signal?: AbortSignal }): Promise<void>;
   /** Resolves when `pred` holds over the stand-in's state (re-checked on every change). */
   waitFor(pred: () => boolean, options?: { signal?: AbortSignal }): Promise<void>;
-  /** Answers the next matching request(s) with a canned response instead. */
+  /** Answers the next matching request(s) with a canned response, a dropped connection or never (see faults.ts). */
   failNext(fault: FaultSpec): void;
+  /** Removes the queued faults for `path` (all without one): the end of an outage. Returns how many. */
+  clearFaults(path?: string | RegExp): number;
+  /** How many requests a fault took so far. */
+  readonly faultsApplied: number;
+  /** `info.features` the runner with `token` sent with its last job request. */
+  featuresOf(token: string): Record<string, unknown> | undefined;
   /** Serves the repository at `dir` as `<url>/<name>.git` through `git http-backend`. */
   addGitRepo(name: string, dir: string, options?: { public?: boolean }): string;
   /** Stops listening, ends held requests and open connections. Idempotent. */
@@ -101,16 +108,7 @@ export async function startGitLabStandin(options: GitLabStandinOptions = {}): Pr
     const method = req.method ?? 'GET';
     res.on('finish', () => requests.push({ method, path: url.pathname, status: res.statusCode, headers: { ...req.headers } }));
     const fault = store.takeFault(method, url.pathname);
-    if (fault) {
-      for await (const _ of req) void _;
-      if (fault.body === undefined) return sendEmpty(res, fault.status, fault.headers);
-      if (typeof fault.body === 'string') {
-        res.writeHead(fault.status, { 'Content-Type': 'text/plain', ...fault.headers });
-        res.end(fault.body);
-        return;
-      }
-      return sendJson(res, fault.status, fault.body, fault.headers);
-    }
+    if (fault) return applyFault(store, fault, req, res, (r) => requests.push(r));
     if (url.pathname.startsWith('/-/standin/') && ref.standin) {
       await admin(ref.standin, req, res, url);
       return;
@@ -199,6 +197,7 @@ export async function startGitLabStandin(options: GitLabStandinOptions = {}): Pr
       return j;
     },
     traceOf: (jobId) => job(jobId).trace.toString('utf8'),
+
     finalStateOf: (jobId) => job(jobId).finalState,
     artifactsOf: (jobId) => job(jobId).artifacts,
     cancel(jobId, o = {}) {
@@ -228,6 +227,11 @@ export async function startGitLabStandin(options: GitLabStandinOptions = {}): Pr
     failNext(fault) {
       store.faults.push({ ...fault });
     },
+    clearFaults: (path) => clearFaults(store, path),
+    get faultsApplied() {
+      return store.faultsApplied;
+    },
+    featuresOf: (token) => store.runners.get(token)?.features,
     addGitRepo(name, dir, o = {}) {
       const clean = name.replace(/^\/+|\/+$/g, '').replace(/\.git$/, '');
       repos.push({ name: clean, dir, public: o.public ?? false });

@@ -15,6 +15,8 @@ export interface StandinRunner {
   managers: Set<string>;
   /** Whether the last job request advertised `two_phase_job_commit`. */
   twoPhase: boolean;
+  /** `info.features` of the last job request. */
+  features?: Record<string, unknown>;
 }
 
 const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
@@ -43,6 +45,8 @@ export class Store extends EventEmitter {
   readonly faults: FaultSpec[] = [];
   /** `jobs/request` calls being held right now (long polling). */
   holding = 0;
+  /** How many requests a fault took (see faults.ts). */
+  faultsApplied = 0;
   private nextRunnerId = 1;
   private nextJobId = 1000;
   private version = 1;

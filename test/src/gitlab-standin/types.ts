@@ -54,16 +54,25 @@ export interface StandinJob {
 export interface RequestRecord {
   method: string;
   path: string;
+  /** 0 for a request a `drop` or `hang` fault never answered. */
   status: number;
   headers: Readonly<Record<string, string | string[] | undefined>>;
+  /** The fault that took the request, when it got no answer. */
+  fault?: 'drop' | 'hang';
 }
 
-/** A canned response for the next matching request(s). */
+/** A fault for the next matching request(s): a canned response, a dropped connection or no answer at all. */
 export interface FaultSpec {
   method?: string;
   /** Matched against the path (without query); a string must be equal. */
   path: string | RegExp;
-  status: number;
+  /**
+   * `respond` (default) answers with `status`/`headers`/`body`; `drop` destroys the connection without answering;
+   * `hang` never answers (the request stays open until the client gives up). See gitlab-standin/faults.ts.
+   */
+  action?: 'respond' | 'drop' | 'hang';
+  /** For `respond`; default 500. */
+  status?: number;
   headers?: Record<string, string>;
   /** JSON-encoded unless a string. */
   body?: unknown;

@@ -30,6 +30,7 @@ function parse(text: string): InflightJob[] {
 /**
  * The jobs a runner is working on, persisted in one JSON file (mode 0600: it holds job tokens) so that a manager
  * killed mid-job can, at its next start, fail the jobs it abandoned instead of leaving them `running` at GitLab.
+ * A job whose final state never reached GitLab (the final update gave up) stays here for the same reason.
  * Writes go through a temporary file and a rename; concurrent changes are coalesced into one write.
  */
 export class InflightJobs {

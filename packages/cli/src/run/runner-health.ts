@@ -1,75 +1,98 @@
-import type { Logger } from '@fleetrunner/common';
+import { Backoff, type Logger } from '@fleetrunner/common';
+
+/** First wait between probes of an unhealthy runner, and the cap of that wait, ms. */
+const PROBE_MIN_MS = 1_000;
+const PROBE_MAX_MS = 60_000;
+
+/** Why a job request counts against the runner's health. */
+export type HealthFailure =
+  /** No answer: a transport error or a timeout (GitLab is down or unreachable). */
+  | 'unreachable'
+  /** GitLab answered 403: the token is not (or no longer) valid. */
+  | 'forbidden';
 
 /**
- * GitLab Runner's health helper for one runner: `unhealthy_requests_limit` consecutive failed job requests (403 or
- * a transport error) make the runner unhealthy; it is then skipped for `unhealthy_interval`, after which it is
- * tried again with a clean slate. A successful request resets the count. Deviation: the skip period starts when
- * the limit is reached (upstream measures it from the last success, which skips nothing for a runner that never
- * succeeded).
+ * GitLab Runner's health helper for one runner, keeping its keys: `unhealthy_requests_limit` consecutive failed
+ * job requests (403, a transport error or a timeout) make the runner unhealthy. Upstream then skips the runner
+ * for `unhealthy_interval` (60 min by default), so a 20 s GitLab outage cost an hour of no jobs. Here a runner
+ * made unhealthy by an unreachable GitLab keeps probing it with its job request at a low rate — 1 s after the
+ * limit was reached, the wait doubling to at most 60 s (and never more than `unhealthy_interval`) — and is
+ * healthy again on the first request that gets an answer. A 403 is an answer, and asking again soon gets the same
+ * one: after a 403 the next probe waits the whole `unhealthy_interval`, as upstream (counted from that 403). A
+ * successful request resets the count.
  */
 export class RunnerHealth {
   private failures = 0;
-  private disabledAt: number | undefined;
+  private unhealthy = false;
+  private probes = 0;
+  private nextProbeAt = 0;
+  private readonly probeBackoff = new Backoff(PROBE_MIN_MS, PROBE_MAX_MS);
 
   constructor(private readonly logger: Logger) {}
 
-  /** False while the runner is skipped. At the end of the skip period it is re-enabled (and logged). */
-  isHealthy(now: number, intervalMs: number): boolean {
-    if (this.disabledAt === undefined) return true;
-    if (now - this.disabledAt < intervalMs) return false;
-    this.logger.warn('runner is not healthy, but will be checked');
-    this.failures = 0;
-    this.disabledAt = undefined;
+  /** True while the runner is unhealthy (its requests are probes). */
+  get isUnhealthy(): boolean {
+    return this.unhealthy;
+  }
+
+  /**
+   * Whether a job request may go out now: always while healthy; while unhealthy, one probe per probe wait. An
+   * admitted probe schedules the next one at once, so a pick that ends before its request still paces them.
+   */
+  admit(now: number, unhealthyIntervalMs: number): boolean {
+    if (!this.unhealthy) return true;
+    if (now < this.nextProbeAt) return false;
+    this.probes++;
+    this.nextProbeAt = now + this.probeWait(now, unhealthyIntervalMs);
+    this.logger.debug('runner is not healthy: probing GitLab with a job request', { probe: this.probes, failures: this.failures });
     return true;
   }
 
-  /** Counts one request outcome. Returns true when this failure just disabled the runner. */
-  mark(healthy: boolean, now: number, limit: number): boolean {
+  /** Counts one request outcome (`healthy`: GitLab answered). Returns true when this failure made the runner unhealthy. */
+  mark(healthy: boolean, now: number, limit: number, unhealthyIntervalMs = PROBE_MAX_MS, failure: HealthFailure = 'unreachable'): boolean {
     if (healthy) {
+      if (this.unhealthy) this.logger.info('runner is healthy again: GitLab answered', { failures: this.failures, probes: this.probes });
       this.failures = 0;
-      this.disabledAt = undefined;
+      this.unhealthy = false;
+      this.probes = 0;
       return false;
     }
     this.failures++;
-    if (this.failures >= limit && this.disabledAt === undefined) {
-      this.disabledAt = now;
-      this.logger.error('runner is not healthy and will be disabled', { failures: this.failures });
-      return true;
+    const became = !this.unhealthy && this.failures >= limit;
+    if (became) {
+      this.unhealthy = true;
+      this.probes = 0;
+      this.probeBackoff.succeed();
+      this.nextProbeAt = now + this.probeWait(now, unhealthyIntervalMs);
     }
-    return false;
+    if (this.unhealthy && failure === 'forbidden') this.nextProbeAt = Math.max(this.nextProbeAt, now + unhealthyIntervalMs);
+    if (became) {
+      this.logger.error('runner is not healthy and will be disabled', {
+        failures: this.failures,
+        cause: failure,
+        nextRequestInMs: this.nextProbeAt - now,
+        ...(failure === 'unreachable' ? { note: 'GitLab is probed with a job request at a low rate; the runner is healthy again on its first answer' } : {}),
+      });
+    }
+    return became;
   }
 
   get consecutiveFailures(): number {
     return this.failures;
   }
+
+  /** The project's back-off, capped by `unhealthy_interval` (it may change on reload). */
+  private probeWait(now: number, unhealthyIntervalMs: number): number {
+    return Math.min(this.probeBackoff.fail(now), Math.max(PROBE_MIN_MS, unhealthyIntervalMs));
+  }
 }
 
 /**
- * Back-off after job requests that failed for a reason other than "no job" (5xx after the client's own retries,
- * timeouts, transport errors): 1 s, doubling to `maxMs`; a successful request resets it.
+ * The back-off of a runner's job requests that failed for a reason other than "no job" (5xx after the client's own
+ * retries, timeouts, transport errors): 1 s, doubling to 60 s; a successful request resets it.
  */
-export class RequestBackoff {
-  private streak = 0;
-  private until = 0;
-
-  constructor(private readonly maxMs = 60_000) {}
-
-  /** Whether a request may be made now. */
-  ready(now: number): boolean {
-    return now >= this.until;
-  }
-
-  fail(now: number): number {
-    this.streak++;
-    const delay = Math.min(1000 * 2 ** (this.streak - 1), this.maxMs);
-    this.until = now + delay;
-    return delay;
-  }
-
-  succeed(): void {
-    this.streak = 0;
-    this.until = 0;
-  }
+export function requestBackoff(): Backoff {
+  return new Backoff(1_000, 60_000);
 }
 
 /**

@@ -1,12 +1,34 @@
 import { join } from 'node:path';
-import type { Clock, Logger } from '@fleetrunner/common';
-import { isFeatureFlagOn, type RunnerEntry } from '@fleetrunner/config';
+import { RunnerError, type Backoff, type Clock, type Logger } from '@fleetrunner/common';
+import { isFeatureFlagOn, parseGoDuration, type RunnerEntry } from '@fleetrunner/config';
 import { GitLabClient, runnerInfo, type RetryEvent, type RunnerInfo } from '@fleetrunner/gitlab';
 import { LowestFree } from '../exec/slots.js';
 import { InflightJobs } from './inflight-jobs.js';
 import type { ManagerMetrics, RunnerLabels } from './manager-metrics.js';
-import { RequestBackoff, RequestLimit, RunnerHealth } from './runner-health.js';
+import { RequestLimit, RunnerHealth, requestBackoff } from './runner-health.js';
 import { runnerKey, shortToken } from './short-token.js';
+
+/** Environment variable: how long a GitLab API request may go without progress (a Go duration). */
+export const GITLAB_TIMEOUT_ENV = 'FLEETRUNNER_GITLAB_RESPONSE_HEADER_TIMEOUT';
+
+/**
+ * The response timeout of GitLab API requests from {@link GITLAB_TIMEOUT_ENV}, ms; undefined (the client's
+ * default, GitLab Runner's 10 minutes) when unset. Meant for tests of unanswered requests; it must stay above the
+ * long-poll hold of `jobs/request` (50 s at GitLab). Throws `invalid_argument` for a value that is not a positive
+ * duration.
+ */
+export function gitlabResponseTimeoutMs(env: Readonly<Record<string, string | undefined>> = process.env): number | undefined {
+  const raw = env[GITLAB_TIMEOUT_ENV];
+  if (raw === undefined || raw.trim() === '') return undefined;
+  let ms: number;
+  try {
+    ms = parseGoDuration(raw.trim());
+  } catch {
+    ms = Number.NaN;
+  }
+  if (!(ms > 0)) throw new RunnerError('invalid_argument', `${GITLAB_TIMEOUT_ENV}: ${JSON.stringify(raw)} is not a positive duration (e.g. 10m, 30s)`);
+  return ms;
+}
 
 /** What a runner's state needs from the manager. */
 export interface RunnerContext {
@@ -27,7 +49,7 @@ export interface RunnerContext {
 export class RunnerState {
   readonly key: string;
   readonly health: RunnerHealth;
-  readonly backoff = new RequestBackoff();
+  readonly backoff: Backoff = requestBackoff();
   readonly requests: RequestLimit;
   readonly concurrentIds = new LowestFree();
   readonly projectIds = new Map<number, LowestFree>();
@@ -82,6 +104,7 @@ export class RunnerState {
       info: this.info,
       clock: this.ctx.clock,
       logger: this.logger,
+      ...timeoutOption(),
       onRetry: (e: RetryEvent) => {
         m.apiRequestRetries.inc({ ...this.labels, endpoint: e.endpoint, method: e.method });
         if (e.endpoint === 'request_job') this.requestRetried = true;
@@ -123,4 +146,9 @@ export class RunnerState {
       return res;
     };
   }
+}
+
+function timeoutOption(): { responseHeaderTimeoutMs?: number } {
+  const ms = gitlabResponseTimeoutMs();
+  return ms === undefined ? {} : { responseHeaderTimeoutMs: ms };
 }
