@@ -24,17 +24,19 @@ const KEYS: Record<string, keyof AwsConfig> = {
 };
 
 /**
- * Validates `plugin_config`: every key must be known and a non-empty string, `name` is required. Throws an
- * `invalid_argument` RunnerError naming every offending key (joined with "; ").
+ * Validates `plugin_config`: every known key must be a non-empty string, `name` is required. Throws an
+ * `invalid_argument` RunnerError naming every offending key (joined with "; "). Unknown keys are not errors (Go
+ * plugins ignore unknown JSON keys, so a config written for upstream or a fork keeps working): each one adds a
+ * message to `warnings` for the caller to log.
  */
-export function parseAwsConfig(raw: unknown): AwsConfig {
+export function parseAwsConfig(raw: unknown, warnings: string[] = []): AwsConfig {
   const obj = pluginConfigObject(raw);
   const problems: string[] = [];
   const out: Partial<AwsConfig> = {};
   for (const [key, v] of Object.entries(obj)) {
     const field = KEYS[key];
     if (!field) {
-      problems.push(`plugin_config.${key}: unknown key (expected one of ${Object.keys(KEYS).join(', ')})`);
+      warnings.push(`plugin_config.${key}: unknown key, ignored (expected one of ${Object.keys(KEYS).join(', ')})`);
       continue;
     }
     if (typeof v !== 'string' || v.trim() === '') {

@@ -81,7 +81,8 @@ export class AwsInstanceGroup implements InstanceGroup {
   async init(settings: InitSettings, options: CallOptions & { logger?: Logger } = {}): Promise<ProviderInfo> {
     throwIfAborted(options.signal);
     if (this.state !== 'new') throw new RunnerError('invalid_argument', 'init: already called');
-    const config = parseAwsConfig(settings.pluginConfig);
+    const warnings: string[] = [];
+    const config = parseAwsConfig(settings.pluginConfig, warnings);
     const profile = config.profile ?? (this.env.AWS_PROFILE || 'default');
     const region = config.region ?? (await resolveRegion({ profile, configFile: config.configFile, env: this.env }));
     if (!region) {
@@ -98,6 +99,7 @@ export class AwsInstanceGroup implements InstanceGroup {
           : ((kp) => ({ privateKey: new TextEncoder().encode(kp.privateKey), publicLine: kp.publicKey }))(generateEd25519(`fleeting-plugin-aws-${config.name}`));
     }
     this.logger = (options.logger ?? this.logger).child({ component: 'plugin-aws', group: config.name, region });
+    for (const w of warnings) this.logger.warn(w, {});
     const api = new AwsApi({ config, region, clock: this.clock, logger: this.logger, retry: this.retry });
     try {
       const group = await api.describeGroup(config.name, options.signal);

@@ -5,7 +5,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import t from 'tap';
+import { createLogger, textSink } from '@fleetrunner/common';
 import { defaultConnectorConfig, runConformance, runPlugin } from '@fleetrunner/fleeting';
+import { waitFor } from '@fleetrunner/testing';
 import { SSH_PORT, standin } from './harness.js';
 
 const BIN = fileURLToPath(new URL('../../bin/plugin.js', import.meta.url));
@@ -44,10 +46,17 @@ t.test('init over the wire: no credentials, a profile from credentials_file, unk
   const g = await start(bare);
   t.match(await g.init({ pluginConfig: { name: 'runners', region: 'us-east-1', credentials_file: creds, profile: 'ci' }, connector: defaultConnectorConfig() }), { id: 'aws/us-east-1/runners' });
 
-  await t.rejects(start(bare).then((p) => p.init({ pluginConfig: { name: 'runners', endpoint: 'http://x' }, connector: defaultConnectorConfig() })), {
-    code: 'invalid_argument',
-    message: /plugin_config\.endpoint: unknown key/,
-  });
+});
+
+t.test('init over the wire: an unknown plugin_config key is a warning, as in Go plugins, not a failure', async (t) => {
+  const s = await standin(t, N + 2, { groups: [{ name: 'runners' }] });
+  let logged = '';
+  const logger = createLogger({ level: 'warn', sink: textSink({ write: (line: string) => (logged += line) }) });
+  const p = await runPlugin(BIN, { name: 'aws', env: { AWS_ENDPOINT_URL: s.endpoint }, logger });
+  t.teardown(() => p.stop());
+  t.match(await p.group.init({ pluginConfig: { name: 'runners', region: 'us-east-1', endpoint: 'http://x' }, connector: defaultConnectorConfig() }), { id: 'aws/us-east-1/runners' });
+  await waitFor(() => logged.includes('plugin_config.endpoint: unknown key, ignored'), { what: 'the warning in the plugin log' });
+  t.match(logged, /WARN\s+plugin_config\.endpoint: unknown key, ignored \(expected one of name, region, profile, config_file, credentials_file\)/);
 });
 
 t.test('-version prints the version block', async (t) => {

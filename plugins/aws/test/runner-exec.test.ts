@@ -14,7 +14,7 @@ const RUNNER = join(ROOT, 'packages', 'cli', 'bin', 'runner.js');
 const PLUGIN = join(ROOT, 'plugins', 'aws', 'bin', 'plugin.js');
 const N = 90;
 
-function configToml(group: string, capacity: number, maxInstances: number): string {
+function configToml(group: string, capacity: number, maxInstances: number, extraPluginConfig = ''): string {
   return `concurrent = 4
 [[runners]]
 name = "aws"
@@ -33,7 +33,7 @@ shutdown_deletion_interval = "200ms"
 [runners.autoscaler.plugin_config]
 name = ${JSON.stringify(group)}
 region = "us-east-1"
-[runners.autoscaler.connector_config]
+${extraPluginConfig}[runners.autoscaler.connector_config]
 protocol_port = ${SSH_PORT}
 [runners.autoscaler.state_storage]
 enabled = false
@@ -78,9 +78,11 @@ async function nothingLeft(s: AwsStandin): Promise<void> {
 
 t.test('the example pipeline runs green through plugins/aws and the stand-in', async (t) => {
   const s = await standin(t, N, { groups: [{ name: 'runners', maxSize: 3 }] });
-  const r = await runnerExec(t, s, ['--file', join(ROOT, 'examples', 'pipeline', '.gitlab-ci.yml')], configToml('runners', 2, 3));
+  // A key of another plugin version (upstream Go plugins ignore unknown keys) must not stop the runner.
+  const r = await runnerExec(t, s, ['--file', join(ROOT, 'examples', 'pipeline', '.gitlab-ci.yml')], configToml('runners', 2, 3, 'endpoint = "http://example.invalid"\n'));
   t.equal(r.code, 0, r.code === 0 ? 'exit 0' : r.out.slice(-3000));
   t.match(r.out, /pipeline success/);
+  t.match(r.out, /plugin_config\.endpoint: unknown key, ignored/, 'the unknown key is warned about');
   t.match(r.out, /build\s+success\s+i-[0-9a-f]{17}/, 'jobs ran on EC2 instances');
   await nothingLeft(s);
   t.equal(s.cloud.groups.get('runners')!.desiredCapacity, 0, 'the group is back to zero');

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { isLogLevel, type LogLevel } from '@fleetrunner/common';
-import type { ThrottleRule } from './faults.js';
+import type { ThrottleRule } from '@fleetrunner/standin-kit';
 import type { GroupSpec } from './model.js';
 import type { AwsStandinOptions } from './standin.js';
 

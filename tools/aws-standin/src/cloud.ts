@@ -1,10 +1,7 @@
 import { constants, publicEncrypt, randomBytes, randomUUID } from 'node:crypto';
 import { toRunnerError, type Clock, type Logger } from '@fleetrunner/common';
-import type { AddressPool } from './addresses.js';
+import { generateHostKey, keyPairBlob, parseSshPublicKey, PushedKeys, rsaPublicKey, startGateway, type AddressPool, type Backend, type Gateway } from '@fleetrunner/standin-kit';
 import { ApiError, validationError } from './api/errors.js';
-import type { Backend } from './backend.js';
-import { startGateway, type Gateway } from './gateway.js';
-import { generateHostKey, keyPairBlob, parseSshPublicKey, PushedKeys, rsaPublicKey } from './keys.js';
 import { hostArchitecture, type Group, type GroupSpec, type Instance } from './model.js';
 
 /** Options of {@link Cloud}. Times are milliseconds. */

@@ -1,6 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import type { Cloud } from './cloud.js';
-import type { Faults, ThrottleRule } from './faults.js';
+import type { Faults, ThrottleRule } from '@fleetrunner/standin-kit';
 import type { GroupSpec } from './model.js';
 import { ApiError } from './api/errors.js';
 

@@ -1,15 +1,11 @@
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { createServer as createNetServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { RunnerError, nullLogger, systemClock, toRunnerError, type Clock, type Logger } from '@fleetrunner/common';
-import { AddressPool } from './addresses.js';
+import { nullLogger, systemClock, type Clock, type Logger } from '@fleetrunner/common';
+import { AddressPool, Backend, Faults, checkSshPort, closeHttp, listenHttp, portOf, runLifecycle, type ThrottleRule } from '@fleetrunner/standin-kit';
 import { serveApi, type AcceptedCredentials } from './api/http-api.js';
-import { Backend } from './backend.js';
 import { Cloud } from './cloud.js';
 import { serveControl } from './control-api.js';
-import { Faults, type ThrottleRule } from './faults.js';
 import type { GroupSpec } from './model.js';
 
 /** Options of {@link startAwsStandin}. Times are milliseconds. */
@@ -66,69 +62,6 @@ export interface AwsStandin {
   stop(): Promise<void>;
 }
 
-function readBody(req: IncomingMessage, limit = 1 << 20): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (c: Buffer) => {
-      size += c.length;
-      if (size > limit) req.destroy(new Error('request body too large'));
-      else chunks.push(c);
-    });
-    req.once('end', () => resolve(Buffer.concat(chunks)));
-    req.once('error', reject);
-  });
-}
-
-/** Fails early and clearly when instances could not listen on their SSH port (e.g. port 22 without root). */
-async function checkSshPort(pool: AddressPool, port: number): Promise<void> {
-  const ip = pool.take();
-  if (!ip) throw new RunnerError('invalid_argument', `subnet ${pool.cidr} has no usable address`);
-  try {
-    await new Promise<void>((resolve, reject) => {
-      const srv = createNetServer();
-      srv.once('error', reject);
-      srv.listen({ host: ip, port, exclusive: true }, () => srv.close(() => resolve()));
-    });
-  } catch (err) {
-    throw RunnerError.wrap(`instances cannot listen on ${ip}:${port} (choose another sshPort and set connector_config.protocol_port to it)`, err, 'invalid_argument');
-  } finally {
-    pool.release(ip);
-  }
-}
-
-/** An HTTP server that hands each request with its whole body to `handle`. */
-async function listenHttp(
-  host: string,
-  port: number,
-  handle: (req: IncomingMessage, res: ServerResponse, url: URL, body: Buffer) => void,
-): Promise<Server> {
-  const server = createServer((req, res) => {
-    const url = new URL(req.url ?? '/', 'http://aws-standin');
-    readBody(req).then(
-      (body) => handle(req, res, url, body),
-      () => res.destroy(),
-    );
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => resolve());
-  });
-  return server;
-}
-
-/** Runs lifecycle rounds every `tickMs` until `signal` aborts. */
-async function runLifecycle(cloud: Cloud, clock: Clock, tickMs: number, signal: AbortSignal, logger: Logger): Promise<void> {
-  while (!signal.aborted) {
-    try {
-      await cloud.tick();
-    } catch (err) {
-      logger.warn('lifecycle round failed', { error: toRunnerError(err).message });
-    }
-    await clock.sleep(tickMs, { signal }).catch(() => undefined);
-  }
-}
-
 /**
  * Starts the AWS stand-in: an HTTP endpoint speaking the Auto Scaling and EC2 query APIs and EC2 Instance Connect's
  * JSON API (so the real SDK clients work against it through an endpoint override), with instances that are SSH
@@ -148,6 +81,7 @@ export async function startAwsStandin(options: AwsStandinOptions = {}): Promise<
     subnet: options.machineSubnet ?? '127.91.0.0/16',
     mode: options.machineMode ?? 'ssh2',
     maxSize: options.maxMachines ?? 64,
+    name: 'aws-standin',
     logger,
   });
   const cloud = new Cloud({
@@ -174,10 +108,9 @@ export async function startAwsStandin(options: AwsStandinOptions = {}): Promise<
     if (url.pathname.startsWith('/_standin/')) serveControl(cloud, faults, calls, req.method ?? 'GET', url.pathname, body, res);
     else serveApi(ctx, req, res, url, body);
   });
-  const addr = server.address();
-  const port = typeof addr === 'object' && addr ? addr.port : 0;
+  const port = portOf(server);
   const stopping = new AbortController();
-  const loop = runLifecycle(cloud, clock, options.tickMs ?? 50, stopping.signal, logger);
+  const loop = runLifecycle(() => cloud.tick(), clock, options.tickMs ?? 50, stopping.signal, logger);
 
   let stopped: Promise<void> | undefined;
   return {
@@ -189,8 +122,7 @@ export async function startAwsStandin(options: AwsStandinOptions = {}): Promise<
       stopped ??= (async () => {
         stopping.abort();
         await loop;
-        server.closeAllConnections();
-        await new Promise<void>((resolve) => server.close(() => resolve()));
+        await closeHttp(server);
         await cloud.shutdown();
         await backend.shutdown();
         if (tempState) rmSync(tempState, { recursive: true, force: true });

@@ -1,13 +1,8 @@
 import t from 'tap';
-import { AddressPool } from '../src/addresses.js';
 import { QueryParams } from '../src/api/query.js';
 import { parseAuthorization } from '../src/api/sigv4.js';
 import { documentXml, el, els } from '../src/api/xml.js';
-import { Faults } from '../src/faults.js';
 import { parseStandinArgs } from '../src/cli.js';
-import { parseSshPublicKey, rsaPublicKey } from '../src/keys.js';
-import { generateKeyPairSync } from 'node:crypto';
-import ssh2 from 'ssh2';
 
 t.test('query parameters: both list dialects and EC2 filters', async (t) => {
   const q = new QueryParams('Action=X&Names.member.2=b&Names.member.1=a&InstanceId.10=j&InstanceId.2=i&Filter.1.Name=f&Filter.1.Value.1=v1&Filter.1.Value.2=v2&Flag=true&N=7');
@@ -36,47 +31,6 @@ t.test('SigV4 Authorization header', async (t) => {
     signature: sig,
   });
   for (const bad of [undefined, 'Basic x', 'AWS4-HMAC-SHA256 Credential=AKID/x, SignedHeaders=host, Signature=zz']) t.equal(parseAuthorization(bad), undefined, String(bad));
-});
-
-t.test('throttle rules: storms are spent, every-Nth counts matching calls only', async (t) => {
-  const f = new Faults();
-  f.addThrottle({ count: 2, actions: ['ec2:*'] });
-  f.addThrottle({ every: 3, actions: ['SetDesiredCapacity'] });
-  const got = [
-    f.throttle('ec2', 'DescribeInstances'),
-    f.throttle('autoscaling', 'SetDesiredCapacity'),
-    f.throttle('ec2', 'GetPasswordData'),
-    f.throttle('ec2', 'DescribeInstances'),
-    f.throttle('autoscaling', 'SetDesiredCapacity'),
-    f.throttle('autoscaling', 'SetDesiredCapacity'),
-  ];
-  t.same(got, [true, false, true, false, false, true]);
-  t.equal(f.throttled, 3);
-  t.throws(() => f.addThrottle({}), /exactly one/);
-  t.throws(() => f.addThrottle({ count: -1 }), /non-negative/);
-});
-
-t.test('addresses: lowest free first, reused after release, only inside 127/8', async (t) => {
-  const pool = new AddressPool('127.90.99.252/30');
-  t.equal(pool.take(), '127.90.99.253');
-  t.equal(pool.take(), '127.90.99.254');
-  t.equal(pool.take(), undefined);
-  pool.release('127.90.99.253');
-  t.equal(pool.take(), '127.90.99.253');
-  t.throws(() => new AddressPool('10.0.0.0/8'), /inside 127.0.0.0\/8/);
-});
-
-t.test('public keys: what Instance Connect accepts, and RSA keys for Windows passwords', async (t) => {
-  const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 });
-  const parsed = ssh2.utils.parseKey(rsa.privateKey.export({ type: 'pkcs1', format: 'pem' }));
-  const key = Array.isArray(parsed) ? parsed[0] : parsed;
-  if (!key || key instanceof Error) throw new Error('ssh2 cannot read the key');
-  const line = `ssh-rsa ${key.getPublicSSH().toString('base64')} me@host`;
-  t.equal(parseSshPublicKey(line)?.type, 'ssh-rsa');
-  t.equal(parseSshPublicKey('ssh-dss AAAA'), undefined);
-  const fromLine = rsaPublicKey(line)!.export({ format: 'jwk' });
-  t.equal(fromLine.n, rsa.publicKey.export({ format: 'jwk' }).n, 'an ssh-rsa line gives the same RSA key');
-  t.ok(rsaPublicKey(rsa.publicKey.export({ type: 'spki', format: 'pem' }).toString()), 'so does a PEM public key');
 });
 
 t.test('command line', async (t) => {

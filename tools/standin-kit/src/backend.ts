@@ -12,11 +12,13 @@ export interface BackendOptions {
   mode: 'ssh2' | 'sshd';
   /** Largest number of machines at once. */
   maxSize: number;
+  /** Name of the stand-in (`aws-standin`, `gce-standin`): the local group's name and the log component. */
+  name: string;
   logger: Logger;
 }
 
 /**
- * The machines behind the stand-in's EC2 instances: a {@link LocalInstanceGroup}, whose instances are SSH servers
+ * The machines behind a stand-in's cloud instances: a {@link LocalInstanceGroup}, whose instances are SSH servers
  * on this machine (each its own process tree and loopback address). All calls are serialized by the caller.
  */
 export class Backend {
@@ -30,10 +32,10 @@ export class Backend {
   async start(): Promise<void> {
     await this.group.init(
       {
-        pluginConfig: { name: 'aws-standin', state_dir: this.options.stateDir, subnet: this.options.subnet, mode: this.options.mode, max_size: this.options.maxSize },
+        pluginConfig: { name: this.options.name, state_dir: this.options.stateDir, subnet: this.options.subnet, mode: this.options.mode, max_size: this.options.maxSize },
         connector: defaultConnectorConfig(),
       },
-      { logger: this.options.logger.child({ component: 'aws-standin-backend' }) },
+      { logger: this.options.logger.child({ component: `${this.options.name}-backend` }) },
     );
     const leftovers = (await this.group.update()).filter((s) => s.state !== 'deleted').map((s) => s.id);
     if (leftovers.length > 0) {

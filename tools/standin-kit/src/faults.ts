@@ -8,9 +8,17 @@ export interface ThrottleRule {
   actions?: string[];
   count?: number;
   every?: number;
+  /**
+   * For stand-ins whose cloud throttles with more than one answer (GCE: 429 `rateLimitExceeded`, 503
+   * `backendError`): the HTTP status to answer with. Stand-ins with one answer per service ignore it.
+   */
+  status?: number;
+  /** Seconds for a `Retry-After` header, where the cloud sends one. */
+  retryAfterSeconds?: number;
 }
 
 interface ActiveRule {
+  rule: ThrottleRule;
   actions: string[];
   remaining: number;
   every: number;
@@ -32,7 +40,11 @@ export class Faults {
     if (rule.actions !== undefined && (!Array.isArray(rule.actions) || rule.actions.some((a) => typeof a !== 'string' || a === ''))) {
       throw new Error('throttle: actions must be a list of action names');
     }
-    this.rules.push({ actions: rule.actions ?? ['*'], remaining: count, every, seen: 0 });
+    for (const k of ['status', 'retryAfterSeconds'] as const) {
+      const v = rule[k];
+      if (v !== undefined && !(Number.isInteger(v) && v >= 0)) throw new Error(`throttle: ${k} must be a non-negative integer`);
+    }
+    this.rules.push({ rule: { ...rule }, actions: rule.actions ?? ['*'], remaining: count, every, seen: 0 });
   }
 
   clear(): void {
@@ -41,14 +53,19 @@ export class Faults {
 
   /** Counts one call and says whether it is throttled. */
   throttle(service: string, action: string): boolean {
-    let hit = false;
+    return this.match(service, action) !== undefined;
+  }
+
+  /** Counts one call; the (first) rule that throttles it, or undefined when it goes through. */
+  match(service: string, action: string): ThrottleRule | undefined {
+    let hit: ThrottleRule | undefined;
     for (const r of this.rules) {
       if (!r.actions.some((a) => matches(a, service, action))) continue;
       r.seen++;
       if (r.remaining > 0) {
         r.remaining--;
-        hit = true;
-      } else if (r.every > 0 && r.seen % r.every === 0) hit = true;
+        hit ??= r.rule;
+      } else if (r.every > 0 && r.seen % r.every === 0) hit ??= r.rule;
     }
     this.rules = this.rules.filter((r) => r.remaining > 0 || r.every > 0);
     if (hit) this.throttled++;

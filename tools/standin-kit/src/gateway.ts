@@ -11,7 +11,7 @@ export interface GatewayOptions {
   port: number;
   /** Host private key (a format ssh2 reads). */
   hostKey: string;
-  /** Decides whether `user` may log in with the public key `blob` now (EC2 Instance Connect, key pair). */
+  /** Decides whether `user` may log in with the public key `blob` now (pushed keys, key pairs, metadata keys). */
   allows(user: string, blob: Buffer): boolean;
   /** How to log in to the machine behind the instance. */
   upstream(): Promise<ConnectConfig>;
@@ -123,7 +123,7 @@ function listen(server: NetServer, host: string, port: number): Promise<void> {
 export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const live = new Set<Connection>();
   // ssh2 clients use OpenSSH extensions (stream-local forwarding) only with servers that identify as OpenSSH.
-  const ssh = new ssh2.Server({ hostKeys: [options.hostKey], ident: 'OpenSSH_9.0 fleetrunner-aws-standin' }, (client) => serveConnection(client, options, live));
+  const ssh = new ssh2.Server({ hostKeys: [options.hostKey], ident: 'OpenSSH_9.0 fleetrunner-standin' }, (client) => serveConnection(client, options, live));
   const sockets = new Set<Socket>();
   const listeners = options.addresses.map(() =>
     createServer((sock) => {

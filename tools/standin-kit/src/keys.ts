@@ -17,7 +17,7 @@ function readString(buf: Buffer, at: number): { value: Buffer; next: number } | 
 
 /**
  * Parses an `authorized_keys`-style line (`<type> <base64> [comment]`); undefined when it is not one of the key
- * types EC2 Instance Connect accepts or its blob does not name the same type.
+ * types the stand-ins accept (those EC2 Instance Connect and GCE guest agents take) or its blob does not name the same type.
  */
 export function parseSshPublicKey(line: string): SshPublicKey | undefined {
   const [type, b64] = line.trim().split(/\s+/);
@@ -72,7 +72,7 @@ export function generateHostKey(): string {
   return privateKey.export({ type: 'sec1', format: 'pem' }).toString();
 }
 
-/** EC2 Instance Connect's keys pushed to one instance: each for one OS user, each valid for a while. */
+/** Keys pushed to one instance (EC2 Instance Connect, GCE `ssh-keys` metadata): each for one OS user, each valid for a while. */
 export class PushedKeys {
   private keys: { user: string; blob: Buffer; expiresAt: number }[] = [];
 

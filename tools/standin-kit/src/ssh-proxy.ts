@@ -52,13 +52,13 @@ export function proxySession(session: Session, upstream: Promise<Client>): void 
     upstream.then(
       (up) =>
         open(up, (err, ch) => {
-          if (err) fail(local, `aws-standin: starting the command: ${err.message}`);
+          if (err) fail(local, `stand-in: starting the command: ${err.message}`);
           else {
             remote = ch;
             splice(local, ch);
           }
         }),
-      (err: unknown) => fail(local, `aws-standin: reaching the instance: ${err instanceof Error ? err.message : String(err)}`),
+      (err: unknown) => fail(local, `stand-in: reaching the instance: ${err instanceof Error ? err.message : String(err)}`),
     );
   };
   session.on('env', (accept, _reject, info) => {

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '@fleetrunner/common';
 import type { Cloud } from '../cloud.js';
-import type { Faults } from '../faults.js';
+import type { Faults } from '@fleetrunner/standin-kit';
 import { AUTOSCALING_VERSION, autoScalingAction, autoScalingErrorXml } from './autoscaling-api.js';
 import { EC2_VERSION, ec2Action, ec2ErrorXml } from './ec2-api.js';
 import { ApiError } from './errors.js';
