@@ -85,6 +85,32 @@ t.test('a final PUT that fails past job_status_final_update_retry_limit: error l
   await noInstancesLeft(dir);
 });
 
+t.test('a malformed job whose final PUT is lost stays recorded; the next start retries failing it past a 5xx', async (t) => {
+  const dir = tmpDir(t, { prefix: 'run-faults-malformed' });
+  const s = await startGitLabStandin(STANDIN);
+  t.teardown(() => s.close());
+  const { token } = s.registerRunner();
+  const config = writeRunConfig({ dir, url: s.url, token, subnet: '127.83.6.0/24', runnerExtra: 'job_status_final_update_retry_limit = 1' });
+  const first = startManager(t, config);
+  const bad = s.enqueueJob({ rawOverride: { steps: [{ name: 'script', script: ['echo hi'], timeout: 60, when: 'sometimes', allow_failure: false }] } });
+  const put = `/api/v4/jobs/${bad.id}`;
+  // Registered while the acceptance is being answered: it takes every later PUT.
+  await s.waitForJobState(bad.id, 'running');
+  s.failNext({ method: 'PUT', path: put, action: 'drop', times: 1000 });
+  await first.waitForLog((e) => e.msg.startsWith('the job stays recorded as in flight') && e.job === bad.id, 'the kept record', 60_000);
+  t.ok(recorded(dir, token, bad.id), 'the malformed job is recorded as in flight');
+  await stop(first);
+  s.clearFaults(put);
+  // The restart's `running` touch and then its `failed` PUT each get 503 five times (the client's attempts).
+  s.failNext({ method: 'PUT', path: put, status: 503, body: { message: '503 Service Unavailable' }, times: 10 });
+  const second = startManager(t, config);
+  await s.waitForJobState(bad.id, 'failed', { signal: AbortSignal.timeout(60_000) });
+  t.equal(s.finalStateOf(bad.id)?.failureReason, 'runner_system_failure');
+  t.ok(logged(second, 'failing an abandoned job', bad.id).length >= 1, 'the 5xx was retried, not taken for "already finished"');
+  await waitFor(() => !recorded(dir, token, bad.id), { what: 'the record to be dealt with' });
+  await stop(second);
+});
+
 t.test('a trace PATCH that is never answered times out; the job finishes and frees its slot', async (t) => {
   const dir = tmpDir(t, { prefix: 'run-faults-patch' });
   const s = await startGitLabStandin(STANDIN);

@@ -1,5 +1,5 @@
-import { toRunnerError, type Clock, type Logger } from '@fleetrunner/common';
-import { GitLabClient, errorLine, type RunnerInfo } from '@fleetrunner/gitlab';
+import { RunnerError, toRunnerError, type Clock, type Logger } from '@fleetrunner/common';
+import { GitLabClient, errorLine, isRetryableStatus, type RunnerInfo } from '@fleetrunner/gitlab';
 import type { InflightJob, InflightJobs } from './inflight-jobs.js';
 
 /** The note written to an abandoned job's log. */
@@ -36,6 +36,8 @@ export async function failOrphan(job: InflightJob, o: Pick<OrphanOptions, 'info'
   if (patch.outcome === 'range_mismatch') patch = await client.patchTrace(creds, note, patch.sentOffset, call);
   const done = await client.updateJob(creds, { state: 'failed', failureReason: 'runner_system_failure' }, call);
   if (done.transportError) throw done.transportError;
+  // A 5xx (after the client's retries) is not GitLab refusing the job: keep it for another attempt.
+  if (isRetryableStatus(done.status)) throw new RunnerError('unavailable', `failing job ${job.id}: HTTP ${done.status}`, { details: { status: done.status } });
   return done.status === 200 ? 'failed' : 'gone';
 }
 

@@ -159,18 +159,31 @@ async function request(ctx: PollContext, r: RunnerState): Promise<JobPayload | u
 
 /**
  * A job whose payload this runner cannot read: accept it (GitLab's two-phase commit refuses a final state before
- * `running`), write the reason naming the bad field into its log and fail it with `runner_system_failure`.
+ * `running`), write the reason naming the bad field into its log and fail it with `runner_system_failure`. Like
+ * any job it is recorded as in flight until GitLab has its final state, so a failed final update is retried by
+ * the next start.
  */
 async function failMalformed(ctx: PollContext, r: RunnerState, err: JobPayloadError): Promise<void> {
   r.logger.error('received a job with an invalid payload', { field: err.field, job: err.job?.id, error: err.message });
   const job = err.job;
   if (!job) return;
-  const ack = await r.client.updateJob(job, { state: 'running' }, { signal: ctx.finishSignal });
-  if (ack.outcome !== 'ok') return;
-  const trace = new JobTrace({ api: r.client, job, clock: ctx.clock, logger: r.logger });
-  trace.write(`Running with gitlab-runner ${ctx.version.version} (fleetrunner)\n`);
-  trace.write(errorLine(`Job failed (system failure): ${err.message}`));
-  await trace.finish({ state: 'failed', reason: 'runner_system_failure' }, { signal: ctx.finishSignal }).catch(() => undefined);
-  ctx.metrics.jobsTotal.inc(r.labels);
-  ctx.metrics.failedJobsTotal.inc({ ...r.labels, failure_reason: 'runner_system_failure' });
+  await r.inflight.add({ id: job.id, token: job.token, url: r.entry.url, startedAt: ctx.clock.now() });
+  let reported = false;
+  try {
+    const ack = await r.client.updateJob(job, { state: 'running' }, { signal: ctx.finishSignal });
+    if (ack.outcome === 'abort') {
+      reported = true;
+      return;
+    }
+    const trace = new JobTrace({ api: r.client, job, clock: ctx.clock, logger: r.logger, finalUpdateRetryLimit: r.entry.jobStatusFinalUpdateRetryLimit });
+    trace.write(`Running with gitlab-runner ${ctx.version.version} (fleetrunner)\n`);
+    trace.write(errorLine(`Job failed (system failure): ${err.message}`));
+    const final = await trace.finish({ state: 'failed', reason: 'runner_system_failure' }, { signal: ctx.finishSignal }).catch(() => undefined);
+    reported = final?.outcome === 'ok' || final?.outcome === 'aborted';
+    ctx.metrics.jobsTotal.inc(r.labels);
+    ctx.metrics.failedJobsTotal.inc({ ...r.labels, failure_reason: 'runner_system_failure' });
+  } finally {
+    if (reported) await r.inflight.remove(job.id);
+    else r.logger.error('the job stays recorded as in flight: GitLab may still have it as running; the next start of the manager fails it', { job: job.id, file: r.inflight.file });
+  }
 }
