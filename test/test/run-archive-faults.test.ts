@@ -117,8 +117,18 @@ function enqueueWithDeps(s: GitLabStandin, spec: JobSpec, deps: StandinJob[]): S
   return job;
 }
 
-async function finished(s: GitLabStandin, job: StandinJob): Promise<{ status: string; reason: string | undefined; trace: string }> {
-  await s.waitForJobState(job.id, ['success', 'failed', 'canceled']);
+/** Waits for `job` to end; fails at once, with its last words, when the manager dies first. */
+async function finished(s: GitLabStandin, m: ManagerProcess, job: StandinJob): Promise<{ status: string; reason: string | undefined; trace: string }> {
+  const stop = new AbortController();
+  const died = m.exited.then(({ code, signal }) => {
+    if (stop.signal.aborted) return;
+    throw new Error(`the manager exited (code ${code}, signal ${signal}) before job ${job.id} ended: ${m.other.slice(-8).join('\n')} ${JSON.stringify(m.log.slice(-3))}`);
+  });
+  try {
+    await Promise.race([s.waitForJobState(job.id, ['success', 'failed', 'canceled'], { signal: stop.signal }), died]);
+  } finally {
+    stop.abort();
+  }
   return { status: s.jobs.get(job.id)!.status, reason: s.finalStateOf(job.id)?.failureReason, trace: s.traceOf(job.id) };
 }
 
@@ -166,7 +176,7 @@ if (process.getuid?.() !== 0) {
     const { s, m } = await setup(t, '127.82.1.0/24', 'run-bad-zip');
     const jobs = BAD_ZIPS.map((c) => ({ c, job: enqueueWithDeps(s, { name: `consume ${c.name}`, script: ['echo "the script ran"'] }, [plant(s, 'producer', c.zip())]) }));
     for (const { c, job } of jobs) {
-      const r = await finished(s, job);
+      const r = await finished(s, m, job);
       t.equal(r.status, 'failed', `${c.name}: the job failed`);
       t.equal(r.reason, 'runner_system_failure', `${c.name}: as a system failure`);
       if (!t.match(r.trace, c.trace, `${c.name}: the trace says why`)) t.comment(r.trace);
@@ -176,7 +186,7 @@ if (process.getuid?.() !== 0) {
     }
     t.ok(m.log.some((e) => e.msg === 'extracting artifacts failed' && typeof e.error === 'string'), 'the manager log says why');
     const next = s.enqueueJob({ name: 'next', script: ['echo next-ran'], variables: NO_GIT });
-    const r = await finished(s, next);
+    const r = await finished(s, m, next);
     t.equal(r.status, 'success', 'the next job succeeds');
     t.ok(alive(m));
   });
@@ -209,7 +219,7 @@ if (process.getuid?.() !== 0) {
       ),
     }));
     for (const { c, job } of jobs) {
-      const r = await finished(s, job);
+      const r = await finished(s, m, job);
       if (c.fails) {
         t.equal(r.status, 'failed', `${c.name}: the job failed`);
         t.equal(r.reason, 'runner_system_failure', `${c.name}: as a system failure`);
@@ -232,7 +242,7 @@ if (process.getuid?.() !== 0) {
     const bomb = rawZip([zeros('zeros-1.bin', 768), zeros('zeros-2.bin', 768)]);
     t.ok(bomb.length < 2 * 1024 * 1024, `the bomb is small (${bomb.length} bytes)`);
     const job = enqueueWithDeps(s, { name: 'consume bomb', script: ['echo "the script ran"'] }, [plant(s, 'bomb', bomb)]);
-    const r = await finished(s, job);
+    const r = await finished(s, m, job);
     t.equal(r.status, 'failed');
     t.equal(r.reason, 'runner_system_failure');
     t.match(r.trace, /expands to 1610612736 bytes, over the limit of 1073741824 bytes/, 'the trace gives the sizes');
@@ -253,7 +263,7 @@ if (process.getuid?.() !== 0) {
         { name: 'raw', paths: ['raw.txt'], exclude: [], when: 'on_success', artifact_type: 'cyclonedx', artifact_format: 'raw', untracked: false, expire_in: '' },
       ],
     });
-    const r = await finished(s, job);
+    const r = await finished(s, m, job);
     if (!t.equal(r.status, 'success')) t.comment(r.trace);
     const seq = (n: number): string => Array.from({ length: n }, (_, i) => `${i + 1}\n`).join('');
     const got = new Map(s.artifactsOf(job.id).map((a) => [a.type, a]));
@@ -269,7 +279,7 @@ if (process.getuid?.() !== 0) {
     const { s, m, dir } = await setup(t, '127.82.5.0/24', 'run-cache');
     const cache = (policy: string): JobSpec['cache'] => [{ key: 'shared', paths: ['cached/'], policy, when: 'on_success', untracked: false, fallback_keys: [] }];
     const a = s.enqueueJob({ name: 'fill', variables: NO_GIT, script: ['mkdir -p cached && echo "secret of project A" > cached/who'], cache: cache('pull-push') });
-    const ra = await finished(s, a);
+    const ra = await finished(s, m, a);
     if (!t.equal(ra.status, 'success', 'project A filled its cache')) t.comment(ra.trace);
     t.match(ra.trace, /Created cache/);
 
@@ -281,14 +291,14 @@ if (process.getuid?.() !== 0) {
       script: ['cat cached/who 2>/dev/null || echo "no cache here"'],
       cache: cache('pull'),
     });
-    const rb = await finished(s, b);
+    const rb = await finished(s, m, b);
     t.equal(rb.status, 'success');
     t.notMatch(rb.trace, /secret of project A/, 'project B does not restore project A\'s cache under the same key');
     t.match(rb.trace, /no cache here/);
     t.match(rb.trace, /WARNING: Cache file for shared does not exist/);
 
     const again = s.enqueueJob({ name: 'same project', variables: NO_GIT, script: ['cat cached/who'], cache: cache('pull') });
-    const rc = await finished(s, again);
+    const rc = await finished(s, m, again);
     t.match(rc.trace, /Successfully extracted cache/, 'project A restores its own cache');
     t.match(rc.trace, /secret of project A/);
 
@@ -313,7 +323,7 @@ if (process.getuid?.() !== 0) {
     rmSync(archives[0]!);
     mkdirSync(join(archives[0]!, 'in-the-way'), { recursive: true });
     const broken = s.enqueueJob({ name: 'broken cache', variables: NO_GIT, script: ['echo "script ran"'], cache: cache('pull') });
-    const rd = await finished(s, broken);
+    const rd = await finished(s, m, broken);
     t.equal(rd.status, 'success', 'the job goes on without its cache');
     t.match(rd.trace, /WARNING: Failed to extract cache shared: .*not a regular file/);
     t.match(rd.trace, /script ran/);
@@ -321,7 +331,7 @@ if (process.getuid?.() !== 0) {
     rmSync(archives[0]!, { recursive: true });
     writeFileSync(archives[0]!, Buffer.alloc(4096, 0x41));
     const garbage = s.enqueueJob({ name: 'garbage cache', variables: NO_GIT, script: ['echo "script ran"'], cache: cache('pull') });
-    const re = await finished(s, garbage);
+    const re = await finished(s, m, garbage);
     t.equal(re.status, 'success');
     t.match(re.trace, /WARNING: Failed to extract cache shared: .*(checksum|not a tar)/);
     t.ok(alive(m), 'the manager is still running');

@@ -119,3 +119,50 @@ t.test('tar headers: pax records for long names and link targets, read back by G
   t.match(listing, `-rw------- 0/0               2 2023-11-14 22:13 ${name}`);
   t.match(listing, `l -> ${target}`);
 });
+
+t.test('zipFileToTar refuses a zip whose members declare more than the cap, before a byte; and one that lies about a size', async (t) => {
+  const dir = work(t);
+  const zip = join(dir, 'big.zip');
+  await writeZipFile(zip, [{ name: 'a.bin', data: Buffer.alloc(3000, 1) }, { name: 'b.bin', data: Buffer.alloc(3000, 2) }]);
+  const chunks: Buffer[] = [];
+  await t.rejects(
+    async () => {
+      for await (const c of zipFileToTar(zip, { maxBytes: 5000 })) chunks.push(c as Buffer);
+    },
+    { code: 'invalid_argument', message: /expands to 6000 bytes, over the limit of 5000 bytes/ },
+  );
+  t.same(chunks, [], 'nothing was sent');
+  const small = join(dir, 'small.zip');
+  await writeZipFile(small, [{ name: 'c.bin', data: Buffer.alloc(100_000, 3) }]);
+  const bytes = readFileSync(small);
+  // Make the central directory claim 10 bytes.
+  const cd = bytes.lastIndexOf(Buffer.from([0x50, 0x4b, 0x01, 0x02]));
+  bytes.writeUInt32LE(10, cd + 24);
+  writeFileSync(small, bytes);
+  let sent = 0;
+  await t.rejects(
+    async () => {
+      for await (const c of zipFileToTar(small)) sent += (c as Buffer).length;
+    },
+    { message: /c\.bin: more data than its recorded size of 10 bytes/ },
+  );
+  t.ok(sent < 512 + 64 * 1024, `stopped at once (${sent} bytes sent)`);
+});
+
+t.test('the artifact spool directory is this process\'s own: fresh, 0700, removed at exit', async (t) => {
+  const tmp = work(t);
+  // A directory someone else made where an older version put its spool files.
+  mkdirSync(join(tmp, 'fleetrunner-artifacts'), { mode: 0o777 });
+  const module = new URL('../src/run/gitlab-artifacts.js', import.meta.url).href;
+  const out = execFileSync(
+    process.execPath,
+    ['--input-type=module', '-e', `import { artifactSpoolDir } from ${JSON.stringify(module)}; import { statSync } from 'node:fs'; const d = await artifactSpoolDir(); console.log(JSON.stringify({ d, mode: statSync(d).mode & 0o777, again: await artifactSpoolDir() }));`],
+    { env: { ...process.env, TMPDIR: tmp }, encoding: 'utf8' },
+  );
+  const got = JSON.parse(out) as { d: string; mode: number; again: string };
+  t.not(got.d, join(tmp, 'fleetrunner-artifacts'), 'not the directory that was there');
+  t.match(got.d, new RegExp(`^${tmp}/fleetrunner-artifacts-\\w{6}$`));
+  t.equal(got.mode, 0o700);
+  t.equal(got.again, got.d, 'one per process');
+  t.notOk(existsSync(got.d), 'removed when the process exited');
+});

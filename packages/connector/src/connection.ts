@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { Duplex } from 'node:stream';
+import { Readable, type Duplex } from 'node:stream';
 import type { Client, ClientChannel } from 'ssh2';
 import { RunnerError, abortError, toRunnerError, type Logger } from '@fleetrunner/common';
 import type { Connection, ExecOptions, ExecResult } from './types.js';
@@ -62,6 +62,9 @@ export class SshConnection implements Connection {
 
   async exec(command: string, options: ExecOptions = {}): Promise<ExecResult> {
     if (options.signal?.aborted) throw abortError(options.signal);
+    const input = options.stdin;
+    // Input that failed before the command started: no channel for it.
+    if (input instanceof Readable && input.destroyed) throw toRunnerError(input.errored ?? new Error('the input stream was destroyed before the command started'));
     const mark = `FLEETRUNNER-${randomBytes(6).toString('hex')}:`;
     return this.openExec(`echo "${mark}$$"; ${command}`, (channel) => this.watch(channel, mark, options));
   }
@@ -179,8 +182,7 @@ export class SshConnection implements Connection {
         // The exec owns the errors of the stream it is given: one fails this exec (the remote command is killed and
         // the channel closed) and never reaches the process as an unhandled 'error'.
         stdin.on('error', (err: Error) => stop(toRunnerError(err)));
-        if (stdin.destroyed) stop(toRunnerError(stdin.errored ?? new Error('the input stream was destroyed before the command started')));
-        else stdin.pipe(channel);
+        stdin.pipe(channel);
       } else if (input === undefined) channel.end();
       else channel.end(input);
     });
