@@ -32,5 +32,5 @@ export {
 export { runPlugin, type RunPluginOptions, type RunningPlugin } from './run-plugin.js';
 export { SupervisedInstanceGroup, runSupervisedPlugin, type SupervisedPluginOptions, type SupervisorState } from './supervised-group.js';
 export * from './conformance/index.js';
-export { generateEd25519, type SshKeyPair } from './ssh-keys.js';
+export { generateEd25519, publicKeyLineOf, type SshKeyPair } from './ssh-keys.js';
 export { pluginConfigObject } from './plugin-config.js';
