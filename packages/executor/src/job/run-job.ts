@@ -289,7 +289,7 @@ class JobRun {
       return this.transferStage('get_sources', async (signal) => {
         this.ctx.log.write(`\x1b[32;1mCopying the local working tree into ${dir}\x1b[0;m\n`);
         await replaceRemoteDir(this.ctx.connection, dir, signal);
-        await extractRemote(this.ctx.connection, dir, archive(), { signal });
+        await extractRemote(this.ctx.connection, dir, archive(), { signal, what: 'the working tree', confineLinks: false });
       }, { failJob: true });
     }
     const attempts = this.env.settings.getSourcesAttempts;
@@ -332,7 +332,7 @@ class JobRun {
       if (stop.signal.aborted) this.fail(this.stopFailure() ?? { status: 'failed', failureReason: 'runner_system_failure', message: msg });
       else if (opts.failJob) {
         c.log.write(errorLine(`${stage}: ${msg}`));
-        this.fail({ status: 'failed', failureReason: stage === 'download_artifacts' ? 'script_failure' : 'runner_system_failure', message: `${stage}: ${msg}` });
+        this.fail({ status: 'failed', failureReason: stageFailureReason(stage, err), message: `${stage}: ${msg}` });
       } else c.log.write(warningLine(`${stage}: ${msg}`));
     } finally {
       for (const s of signals) s.removeEventListener('abort', onStop);
@@ -341,6 +341,17 @@ class JobRun {
     this.stages.push({ name: stage, durationMs: c.clock.now() - started, outcome });
     return outcome === 'success' || !opts.failJob;
   }
+}
+
+/**
+ * The failure reason of a failed manager-side stage: the one the error names (`details.failureReason`, e.g. an
+ * artifacts archive that cannot be extracted), else script_failure for download_artifacts (the helper's exit
+ * upstream) and runner_system_failure for the others.
+ */
+function stageFailureReason(stage: StageName, err: unknown): 'script_failure' | 'runner_system_failure' {
+  const named = toRunnerError(err).details.failureReason;
+  if (named === 'script_failure' || named === 'runner_system_failure') return named;
+  return stage === 'download_artifacts' ? 'script_failure' : 'runner_system_failure';
 }
 
 /** Empties (or creates) a directory on the instance. */
