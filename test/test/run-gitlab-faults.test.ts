@@ -54,6 +54,27 @@ t.test('a final PUT whose connection drops is retried with back-off; the job end
   await noInstancesLeft(dir);
 });
 
+t.test('an acceptance PUT whose connection drops is resent; the job runs and is reported', async (t) => {
+  const dir = tmpDir(t, { prefix: 'run-faults-accept' });
+  const s = await startGitLabStandin(STANDIN);
+  t.teardown(() => s.close());
+  const { token } = s.registerRunner();
+  const job = s.enqueueJob({ variables: NO_GIT, script: ['echo accepted'] });
+  // The first PUT of the job is its acceptance (two-phase commit).
+  s.failNext({ method: 'PUT', path: `/api/v4/jobs/${job.id}`, action: 'drop', times: 2 });
+  const m = startManager(t, writeRunConfig({ dir, url: s.url, token, subnet: '127.83.7.0/24' }));
+  await s.waitForJobState(job.id, ['success', 'failed', 'canceled'], { signal: AbortSignal.timeout(60_000) });
+  t.equal(s.jobs.get(job.id)?.status, 'success');
+  t.same(
+    logged(m, 'accepting the job got no answer; retrying', job.id).map((e) => e.delayMs),
+    [1000, 2000],
+    'resent after the back-off',
+  );
+  t.equal(logged(m, 'job dropped: GitLab did not confirm it', job.id).length, 0);
+  await stop(m);
+  await noInstancesLeft(dir);
+});
+
 t.test('a final PUT that fails past job_status_final_update_retry_limit: error log, record kept, the next start fails the job', async (t) => {
   const dir = tmpDir(t, { prefix: 'run-faults-giveup' });
   const s = await startGitLabStandin(STANDIN);

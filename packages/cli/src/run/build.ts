@@ -1,6 +1,6 @@
-import { RunnerError, linkSignals, toRunnerError, type Clock, type Logger } from '@fleetrunner/common';
+import { Backoff, RunnerError, linkSignals, toRunnerError, type Clock, type Logger } from '@fleetrunner/common';
 import { LocalArchiveStore, projectCacheDir, runJob, type JobResult } from '@fleetrunner/executor';
-import { JobTrace, MAX_UPDATE_INTERVAL_MS, errorLine, sectionEnd, sectionHeader, warningLine, type FinalUpdateResult, type JobOutcome, type JobPayload } from '@fleetrunner/gitlab';
+import { JobTrace, MAX_UPDATE_INTERVAL_MS, errorLine, sectionEnd, sectionHeader, warningLine, type FinalUpdateResult, type JobOutcome, type JobPayload, type UpdateJobResult } from '@fleetrunner/gitlab';
 import type { Fleet } from '../fleet.js';
 import { prepareInstance, type PreparedInstance } from './build-prepare.js';
 import { executorSettings, traceFlags, unsupportedJob } from './executor-settings.js';
@@ -65,17 +65,14 @@ export async function runBuild(o: BuildOptions): Promise<void> {
   /** GitLab has the job's final state, or refused the job: nothing is left to report. */
   let reported = false;
   try {
-    const ack = await runner.client.updateJob(job, { state: 'running' }, { signal: o.interrupt }).catch((err: unknown) => {
-      log.warn('accepting the job failed', { error: toRunnerError(err).message });
-      return undefined;
-    });
+    const ack = await accept(o, log);
     if (!ack || ack.outcome === 'abort') {
       log.warn('job dropped: GitLab did not confirm it', { outcome: ack?.outcome, status: ack?.status, jobStatus: ack?.jobStatus });
       reported = true;
       return;
     }
     if (ack.outcome !== 'ok') {
-      // GitLab may have stored `running` and lost the answer: dropping the job would leave it running there.
+      // GitLab may have stored `running` and lost the answers: dropping the job would leave it running there.
       log.warn('accepting the job got no confirmation; running it anyway', { outcome: ack.outcome, status: ack.status, ...(ack.transportError ? { error: ack.transportError.message } : {}) });
     }
     o.onStart?.(record);
@@ -91,6 +88,29 @@ export async function runBuild(o: BuildOptions): Promise<void> {
     o.fleet.taskscaler.release(o.key);
     if (reported) await runner.inflight.remove(job.id);
     else log.error('the job stays recorded as in flight: GitLab may still have it as running; the next start of the manager fails it', { file: runner.inflight.file });
+  }
+}
+
+/** Attempts of the acceptance `PUT state=running` that get no answer or a 5xx (it is idempotent: resent at once safely). */
+const ACCEPT_ATTEMPTS = 4;
+
+/**
+ * GitLab's two-phase commit: `PUT state=running`, resent after 1 s, 2 s, 4 s (the project's back-off) while it gets
+ * no answer or a 5xx — a lost acknowledgement would otherwise leave the job unconfirmed at GitLab, which refuses its
+ * final state then. Undefined when the call was interrupted.
+ */
+async function accept(o: BuildOptions, log: Logger): Promise<UpdateJobResult | undefined> {
+  const backoff = new Backoff(1_000, 4_000);
+  for (let attempt = 1; ; attempt++) {
+    const ack = await o.runner.client.updateJob(o.job, { state: 'running' }, { signal: o.interrupt }).catch((err: unknown) => {
+      log.warn('accepting the job failed', { error: toRunnerError(err).message });
+      return undefined;
+    });
+    if (!ack || ack.outcome !== 'failed' || attempt >= ACCEPT_ATTEMPTS) return ack;
+    const delayMs = backoff.fail(o.clock.now());
+    log.warn('accepting the job got no answer; retrying', { attempt, delayMs, status: ack.status, ...(ack.transportError ? { error: ack.transportError.message } : {}) });
+    // Interrupted: the next call rejects at once and the job is dropped.
+    await o.clock.sleep(delayMs, { signal: o.interrupt }).catch(() => undefined);
   }
 }
 
