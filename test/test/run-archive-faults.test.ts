@@ -7,7 +7,7 @@ import { existsSync, lstatSync, mkdirSync, readdirSync, rmSync, statSync, writeF
 import { join, relative, sep } from 'node:path';
 import { constants as zc, crc32, deflateRawSync, gunzipSync } from 'node:zlib';
 import { tmpDir } from '@fleetrunner/testing';
-import { dependencyOn, startGitLabStandin, type GitLabStandin, type JobSpec, type StandinJob } from '../src/index.js';
+import { dependencyOn, startGitLabStandin, type GitLabStandin, type GitLabStandinOptions, type JobSpec, type StandinJob } from '../src/index.js';
 import { startManager, writeRunConfig, type ManagerProcess } from './run-harness.js';
 
 const NO_GIT = [{ key: 'GIT_STRATEGY', value: 'none', public: true }];
@@ -93,9 +93,9 @@ interface Setup {
   dir: string;
 }
 
-async function setup(t: Test, subnet: string, prefix: string): Promise<Setup> {
+async function setup(t: Test, subnet: string, prefix: string, options: GitLabStandinOptions = {}): Promise<Setup> {
   const dir = tmpDir(t, { prefix });
-  const s = await startGitLabStandin({ traceUpdateIntervalSeconds: 1, longPollMs: 5_000 });
+  const s = await startGitLabStandin({ traceUpdateIntervalSeconds: 1, longPollMs: 5_000, ...options });
   t.teardown(() => s.close());
   const { token } = s.registerRunner();
   const m = startManager(t, writeRunConfig({ dir, url: s.url, token, subnet, concurrent: 4, capacity: 4, maxInstances: 1 }));
@@ -273,6 +273,22 @@ if (process.getuid?.() !== 0) {
     t.equal(got.get('cyclonedx')!.data.toString(), seq(5000), 'a raw artifact');
     t.equal(got.get('junit')!.format, 'gzip');
     t.ok(alive(m));
+  });
+
+  t.test('an artifacts upload GitLab refuses fails its job; the manager and the next upload go on', async (t) => {
+    const { s, m } = await setup(t, '127.82.6.0/24', 'run-upload-fault', { maxArtifactBytes: 64 * 1024 });
+    const spec = (path: string): JobSpec['artifacts'] => [{ name: 'out', paths: [`${path}/`], exclude: [], when: 'on_success', artifact_type: 'archive', artifact_format: 'zip', untracked: false, expire_in: '' }];
+    const big = s.enqueueJob({ name: 'too big', variables: NO_GIT, script: ['mkdir -p big && head -c 3000000 /dev/urandom > big/noise.bin'], artifacts: spec('big') });
+    const r = await finished(s, m, big);
+    t.equal(r.status, 'failed', 'a 413 fails the job');
+    t.match(r.trace, /too large \(HTTP 413\)/, 'the trace says why');
+    t.same(s.artifactsOf(big.id), []);
+    t.ok(m.log.some((e) => e.msg === 'uploading artifacts failed'), 'so does the manager log');
+    t.ok(alive(m), 'the manager is still running');
+    const next = s.enqueueJob({ name: 'next', variables: NO_GIT, script: ['mkdir -p small && echo small > small/a.txt'], artifacts: spec('small') });
+    const rn = await finished(s, m, next);
+    t.equal(rn.status, 'success', 'the next job uploads');
+    t.equal(s.artifactsOf(next.id).length, 1);
   });
 
   t.test('caches are per project and private; an unreadable cache archive is a warning', async (t) => {

@@ -162,6 +162,7 @@ export class SshConnection implements Connection {
       // ssh2 emits 'error' on a channel only in odd cases; without a listener it would reach the process.
       channel.on('error', (err: Error) => stop(new RunnerError('internal', `channel to instance ${this.instanceId}: ${err.message}`, { cause: err })));
       channel.stderr.on('data', (chunk: Buffer) => options.onStderr?.(chunk));
+      channel.stderr.on('error', (err: Error) => stop(new RunnerError('internal', `channel to instance ${this.instanceId}: ${err.message}`, { cause: err })));
       let exited = false;
       channel.on('exit', (code: number | null, signalName?: string) => {
         exited = true;

@@ -90,9 +90,8 @@ export class GitLabArtifactBackend implements ArtifactBackend {
       await this.drop(file);
       throw err;
     }
-    const tar = zipFileToTar(file, { removeAfter: true, ...(this.o.maxExtractedBytes !== undefined ? { maxBytes: this.o.maxExtractedBytes } : {}) });
-    tar.once('close', () => this.temps.delete(file));
-    return tar;
+    // The file stays listed until cleanup(): a stream destroyed before it was read never ran its own removal.
+    return zipFileToTar(file, { removeAfter: true, ...(this.o.maxExtractedBytes !== undefined ? { maxBytes: this.o.maxExtractedBytes } : {}) });
   }
 
   /** Removes temporary files a failed job left behind. Idempotent. */
