@@ -18,18 +18,17 @@ let spoolDir: Promise<string> | undefined;
  * so a directory someone else made in the temp dir is never used) and removed when the process exits.
  */
 export function artifactSpoolDir(): Promise<string> {
-  spoolDir ??= mkdtemp(join(tmpdir(), 'fleetrunner-artifacts-')).then((dir) => {
-    process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
-    return dir;
-  });
+  spoolDir ??= mkdtemp(join(tmpdir(), 'fleetrunner-artifacts-')).then(
+    (dir) => {
+      process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+      return dir;
+    },
+    (err: unknown) => {
+      spoolDir = undefined;
+      throw new RunnerError('internal', `creating the artifacts spool directory in ${tmpdir()}: ${(err as Error).message}`, { cause: err });
+    },
+  );
   return spoolDir;
-}
-
-/** Removes the spool directory (the manager calls it when it stops; also done at process exit). Idempotent. */
-export async function removeArtifactSpoolDir(): Promise<void> {
-  const dir = spoolDir;
-  spoolDir = undefined;
-  if (dir) await rm(await dir, { recursive: true, force: true });
 }
 
 function integrity(what: string, problem: string): RunnerError {
