@@ -66,6 +66,7 @@ export class GceApi {
   private readonly instances: InstancesClient;
   private readonly operations: ZoneOperationsClient;
   private readonly where: { project: string; zone: string };
+  private readonly auth: GoogleAuth;
 
   constructor(private readonly options: GceApiOptions) {
     const { config, endpoint } = options;
@@ -73,6 +74,7 @@ export class GceApi {
     // A service account key then signs its own JWT (with the scope) instead of fetching a token from
     // oauth2.googleapis.com: one network dependency less, and it works against private endpoints.
     auth.useJWTAccessWithScope = true;
+    this.auth = auth;
     const common = { auth, fallback: true, ...(endpoint ? { apiEndpoint: endpoint.apiEndpoint, port: endpoint.port, protocol: endpoint.protocol } : {}) };
     this.igm = new InstanceGroupManagersClient(common);
     this.instances = new InstancesClient(common);
@@ -83,6 +85,20 @@ export class GceApi {
   private run<T>(context: string, call: () => Promise<T>, signal: AbortSignal | undefined): Promise<T> {
     const { retry, clock, logger } = this.options;
     return withRetry(context, () => raceAbort(call(), signal), { policy: retry, clock, logger, signal });
+  }
+
+  /**
+   * Resolves the credentials (reads the key file, or finds Application Default Credentials). Done before the first
+   * call: the clients build their transport from the credentials once, and when that fails they also leave rejected
+   * promises nobody awaits, which would end the plugin process.
+   */
+  async authorize(signal?: AbortSignal): Promise<void> {
+    try {
+      await raceAbort(this.auth.getClient(), signal);
+    } catch (err) {
+      if (err instanceof Error && err.name === 'AbortError') throw err;
+      throw new RunnerError('auth_failed', `loading credentials: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+    }
   }
 
   /** instanceGroupManagers.get: the target size; undefined when the group does not exist. */

@@ -120,7 +120,7 @@ export class GceInstanceGroup implements InstanceGroup {
     }
     const api = new GceApi({ config, endpoint, clock: this.clock, logger: this.logger, retry: this.retry, pageSize: this.options.pageSize ?? 500 });
     try {
-      const group = await api.getGroup(options.signal).catch((err: unknown) => {
+      const group = await api.authorize(options.signal).then(() => api.getGroup(options.signal)).catch((err: unknown) => {
         throw this.credentialsHint(err, config.credentialsFile);
       });
       if (!group) throw new RunnerError('not_found', `plugin_config.name: instance group "${config.name}" not found in project ${config.project} zone ${config.zone}`);
