@@ -272,7 +272,8 @@ if (process.getuid?.() !== 0) {
     t.equal(gunzipSync(got.get('metrics')!.data).toString(), seq(200000), 'a gzip artifact of many chunks');
     t.equal(got.get('cyclonedx')!.data.toString(), seq(5000), 'a raw artifact');
     t.equal(got.get('junit')!.format, 'gzip');
-    t.ok(alive(m));
+    m.child.kill('SIGQUIT');
+    t.same(await m.exited, { code: 0, signal: null }, 'the manager stops cleanly');
   });
 
   t.test('an artifacts upload GitLab refuses fails its job; the manager and the next upload go on', async (t) => {
