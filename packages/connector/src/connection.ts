@@ -123,13 +123,16 @@ export class SshConnection implements Connection {
       if (options.signal?.aborted) onAbort();
       // stdout: the callback sees every chunk; a `stdout` stream gets it with backpressure (the channel pauses, so
       // the SSH window closes and the remote command waits) and fails the exec when it fails.
+      let draining = false;
       const onDrain = (): void => {
+        draining = false;
         channel.resume();
       };
       const emit = (chunk: Buffer): void => {
         if (settled) return;
         options.onStdout?.(chunk);
-        if (options.stdout && !options.stdout.write(chunk)) {
+        if (options.stdout && !options.stdout.write(chunk) && !draining) {
+          draining = true;
           channel.pause();
           options.stdout.once('drain', onDrain);
         }
