@@ -153,7 +153,7 @@ t.test('the artifact spool directory is this process\'s own: fresh, 0700, remove
   const tmp = work(t);
   // A directory someone else made where an older version put its spool files.
   mkdirSync(join(tmp, 'fleetrunner-artifacts'), { mode: 0o777 });
-  const module = new URL('../src/run/gitlab-artifacts.js', import.meta.url).href;
+  const module = new URL('../src/run/artifact-spool.js', import.meta.url).href;
   const out = execFileSync(
     process.execPath,
     ['--input-type=module', '-e', `import { artifactSpoolDir } from ${JSON.stringify(module)}; import { statSync } from 'node:fs'; const d = await artifactSpoolDir(); console.log(JSON.stringify({ d, mode: statSync(d).mode & 0o777, again: await artifactSpoolDir() }));`],
