@@ -1,8 +1,10 @@
+import { Cron } from 'croner';
 import { RunnerError } from '@fleetrunner/common';
 
 /**
  * A 5-field unix cron expression read as a set of minutes: the policy it belongs to is active during every
- * minute the expression names (GitLab Runner docs, "Periods syntax").
+ * minute the expression names (GitLab Runner docs, "Periods syntax"). The one cron of the project: `runner config
+ * validate` and the taskscaler's schedule both parse periods here, so they cannot disagree.
  */
 export interface CronSchedule {
   /** The expression as written. */
@@ -11,22 +13,7 @@ export interface CronSchedule {
   contains(epochMs: number, timeZone?: string): boolean;
 }
 
-interface FieldSpec {
-  name: string;
-  min: number;
-  max: number;
-  names?: readonly string[];
-}
-
-const FIELDS: readonly FieldSpec[] = [
-  { name: 'minute', min: 0, max: 59 },
-  { name: 'hour', min: 0, max: 23 },
-  { name: 'day of month', min: 1, max: 31 },
-  { name: 'month', min: 1, max: 12, names: ['jan', 'feb', 'mar', 'apr', 'may', 'jun', 'jul', 'aug', 'sep', 'oct', 'nov', 'dec'] },
-  // 0 and 7 are both Sunday; names map SUN=0 … SAT=6.
-  { name: 'day of week', min: 0, max: 7, names: ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'] },
-];
-
+// gronx's (upstream's) macros that denote minute sets; `@everysecond` has no minute-level meaning.
 const MACROS: Readonly<Record<string, string>> = {
   '@yearly': '0 0 1 1 *',
   '@annually': '0 0 1 1 *',
@@ -35,107 +22,66 @@ const MACROS: Readonly<Record<string, string>> = {
   '@daily': '0 0 * * *',
   '@midnight': '0 0 * * *',
   '@hourly': '0 * * * *',
+  '@30minutes': '*/30 * * * *',
+  '@15minutes': '*/15 * * * *',
+  '@10minutes': '*/10 * * * *',
+  '@5minutes': '*/5 * * * *',
+  '@always': '* * * * *',
 };
 
-/** Parses a cron period. Throws RunnerError `invalid_argument` with the field and the reason. */
+const MINUTE_MS = 60_000;
+
+/**
+ * Parses a cron period with `croner`: 5 fields `minute hour day-of-month month day-of-week`, `*`, `?` (= `*`),
+ * `n`, `a-b`, `*\/s`, `a-b/s`, `a/s` (a to the field's end), lists, `JAN`–`DEC` and `SUN`–`SAT` in any case,
+ * weekday 0 and 7 both Sunday, `L`/`W`/`#` in the day fields, and the macros above. When both day fields are
+ * restricted a day matches if either does (Vixie cron). Throws RunnerError `invalid_argument` with the reason.
+ */
 export function parseCron(expression: string): CronSchedule {
   const text = MACROS[expression.trim().toLowerCase()] ?? expression.trim();
-  const parts = text.split(/\s+/).filter((p) => p !== '');
-  if (parts.length !== 5) {
-    throw new RunnerError('invalid_argument', `expected 5 fields (minute hour day-of-month month day-of-week), got ${parts.length}`);
+  const fields = text.split(/\s+/).filter((p) => p !== '');
+  if (fields.length !== 5) {
+    throw new RunnerError('invalid_argument', `expected 5 fields (minute hour day-of-month month day-of-week), got ${fields.length}`);
   }
-  const sets = parts.map((p, i) => parseField(p, FIELDS[i] as FieldSpec));
-  const [minutes, hours, dom, months, dowRaw] = sets as [Set<number>, Set<number>, Set<number>, Set<number>, Set<number>];
-  const dow = new Set([...dowRaw].map((d) => (d === 7 ? 0 : d)));
-  const domStar = (parts[2] ?? '').startsWith('*');
-  const dowStar = (parts[4] ?? '').startsWith('*');
+  const pattern = fields.join(' ');
+  const byZone = new Map<string, Cron>();
+  const compile = (timeZone: string): Cron => {
+    let c = byZone.get(timeZone);
+    if (c === undefined) {
+      try {
+        c = new Cron(pattern, { paused: true, mode: '5-part', sloppyRanges: true, timezone: timeZone === '' ? undefined : timeZone });
+      } catch (err) {
+        throw new RunnerError('invalid_argument', reason(err), { cause: err });
+      }
+      byZone.set(timeZone, c);
+    }
+    return c;
+  };
+  compile('');
   return {
     expression,
     contains(epochMs: number, timeZone = ''): boolean {
-      const t = wallClock(epochMs, timeZone);
-      if (!minutes.has(t.minute) || !hours.has(t.hour) || !months.has(t.month)) return false;
-      // Vixie cron: when both day fields are restricted, either may match.
-      const d = dom.has(t.day);
-      const w = dow.has(t.weekday);
-      return domStar || dowStar ? d && w : d || w;
+      // croner matches instants to the second; a period is a set of whole minutes.
+      return compile(timeZone).match(new Date(Math.floor(epochMs / MINUTE_MS) * MINUTE_MS));
     },
   };
 }
 
-function parseField(text: string, spec: FieldSpec): Set<number> {
-  const out = new Set<number>();
-  for (const item of text.split(',')) {
-    const fail = (why: string): never => {
-      throw new RunnerError('invalid_argument', `${spec.name} field ${JSON.stringify(text)}: ${why}`);
-    };
-    const [range = '', stepText, extra] = item.split('/');
-    if (extra !== undefined) fail(`too many "/" in ${JSON.stringify(item)}`);
-    let step = 1;
-    if (stepText !== undefined) {
-      if (!/^\d+$/.test(stepText) || Number(stepText) === 0) fail(`step ${JSON.stringify(stepText)} must be a positive integer`);
-      step = Number(stepText);
-    }
-    let lo: number;
-    let hi: number;
-    if (range === '*') {
-      lo = spec.min;
-      hi = spec.max;
-    } else {
-      const [a = '', b, more] = range.split('-');
-      if (more !== undefined) fail(`bad range ${JSON.stringify(range)}`);
-      lo = value(a, spec, fail);
-      // `5/15` means from 5 to the end of the field's range in steps of 15.
-      hi = b !== undefined ? value(b, spec, fail) : stepText !== undefined ? spec.max : lo;
-      if (hi < lo) fail(`range ${JSON.stringify(range)} runs backwards`);
-    }
-    for (let v = lo; v <= hi; v += step) out.add(v);
-  }
-  return out;
-}
+// croner counts day of month and month from 0 in its range messages.
+const RANGES: Readonly<Record<string, { name: string; min: number; max: number; shift: number }>> = {
+  minute: { name: 'minute', min: 0, max: 59, shift: 0 },
+  hour: { name: 'hour', min: 0, max: 23, shift: 0 },
+  day: { name: 'day of month', min: 1, max: 31, shift: 1 },
+  month: { name: 'month', min: 1, max: 12, shift: 1 },
+  dayOfWeek: { name: 'day of week', min: 0, max: 7, shift: 0 },
+};
 
-function value(text: string, spec: FieldSpec, fail: (why: string) => never): number {
-  const lower = text.toLowerCase();
-  const named = spec.names?.indexOf(lower) ?? -1;
-  if (named >= 0) return named + (spec.name === 'month' ? 1 : 0);
-  if (!/^\d+$/.test(text)) fail(`${JSON.stringify(text)} is not a number${spec.names ? ' or a name' : ''}`);
-  const v = Number(text);
-  if (v < spec.min || v > spec.max) fail(`${v} is out of range ${spec.min}-${spec.max}`);
-  return v;
-}
-
-interface WallClock {
-  minute: number;
-  hour: number;
-  day: number;
-  month: number;
-  weekday: number;
-}
-
-const formatters = new Map<string, Intl.DateTimeFormat>();
-const WEEKDAYS = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
-
-function wallClock(epochMs: number, timeZone: string): WallClock {
-  let f = formatters.get(timeZone);
-  if (f === undefined) {
-    f = new Intl.DateTimeFormat('en-US', {
-      timeZone: timeZone === '' ? undefined : timeZone,
-      hourCycle: 'h23',
-      minute: 'numeric',
-      hour: 'numeric',
-      day: 'numeric',
-      month: 'numeric',
-      weekday: 'short',
-    });
-    formatters.set(timeZone, f);
-  }
-  const parts = Object.fromEntries(f.formatToParts(new Date(epochMs)).map((p) => [p.type, p.value]));
-  return {
-    minute: Number(parts['minute']),
-    hour: Number(parts['hour']),
-    day: Number(parts['day']),
-    month: Number(parts['month']),
-    weekday: WEEKDAYS.indexOf(parts['weekday'] ?? ''),
-  };
+function reason(err: unknown): string {
+  const text = (err instanceof Error ? err.message : String(err)).replace(/^CronPattern: /, '');
+  const m = /^Invalid value for (\w+): (-?\d+)$/.exec(text);
+  const r = m ? RANGES[m[1] ?? ''] : undefined;
+  if (m === null || r === undefined) return text;
+  return `${r.name} ${Number(m[2]) + r.shift} is out of range ${r.min}-${r.max}`;
 }
 
 /** True when `name` is an IANA time zone this runtime knows (`Europe/Berlin`, `UTC`), checked through Intl. */
@@ -148,4 +94,9 @@ export function isValidTimeZone(name: string): boolean {
   } catch {
     return false;
   }
+}
+
+/** The process's default time zone (what "local time" means for policies without `timezone`). */
+export function localTimeZone(): string {
+  return new Intl.DateTimeFormat().resolvedOptions().timeZone;
 }

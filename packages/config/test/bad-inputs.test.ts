@@ -65,7 +65,7 @@ const cases: Case[] = [
   { name: 'bare integer duration is nanoseconds', extra: ['update_interval = 30'], want: ['config.toml:11: warning: runners[0].autoscaler.update_interval: bare integer 30 is read as nanoseconds (30ns); write a duration string such as "30s"'] },
   // cron and time zones
   { name: 'cron with four fields', extra: ['[[runners.autoscaler.policy]]', 'periods = [', '  "* * * * *",', '  "* 8-15 * *",', ']'], want: ['config.toml:14: runners[0].autoscaler.policy[0].periods[1]: invalid cron period "* 8-15 * *": expected 5 fields (minute hour day-of-month month day-of-week), got 4'] },
-  { name: 'cron value out of range', extra: ['[[runners.autoscaler.policy]]', 'idle_count = 1', '[[runners.autoscaler.policy]]', 'periods = ["* 25 * * *"]'], want: ['config.toml:14: runners[0].autoscaler.policy[1].periods[0]: invalid cron period "* 25 * * *": hour field "25": 25 is out of range 0-23'] },
+  { name: 'cron value out of range', extra: ['[[runners.autoscaler.policy]]', 'idle_count = 1', '[[runners.autoscaler.policy]]', 'periods = ["* 25 * * *"]'], want: ['config.toml:14: runners[0].autoscaler.policy[1].periods[0]: invalid cron period "* 25 * * *": hour 25 is out of range 0-23'] },
   { name: 'unknown time zone', extra: ['[[runners.autoscaler.policy]]', 'timezone = "Mars/Olympus"'], want: ['config.toml:12: runners[0].autoscaler.policy[0].timezone: expected an IANA time zone such as "Europe/Berlin" or "UTC", got "Mars/Olympus"'] },
   // unknown keys are warnings
   { name: 'unknown key with a suggestion', extra: ['max_instance = 3'], want: ['config.toml:11: warning: runners[0].autoscaler.max_instance: unknown key in [runners.autoscaler], ignored (did you mean max_instances?)'] },

@@ -30,20 +30,63 @@ t.test('invalid periods name the field and the reason', async (t) => {
   const cases: Array<[string, RegExp]> = [
     ['* * * *', /^expected 5 fields \(minute hour day-of-month month day-of-week\), got 4$/],
     ['* * * * * *', /got 6$/],
-    ['61 * * * *', /^minute field "61": 61 is out of range 0-59$/],
-    ['* 24 * * *', /^hour field "24": 24 is out of range 0-23$/],
-    ['* * 0 * *', /^day of month field "0": 0 is out of range 1-31$/],
-    ['* * * 13 *', /^month field "13": 13 is out of range 1-12$/],
-    ['* * * * funday', /^day of week field "funday": "funday" is not a number or a name$/],
-    ['* 5-2 * * *', /runs backwards/],
-    ['*/0 * * * *', /step "0" must be a positive integer/],
-    ['1-2-3 * * * *', /bad range/],
+    ['', /got 0$/],
+    ['61 * * * *', /^minute 61 is out of range 0-59$/],
+    ['* 24 * * *', /^hour 24 is out of range 0-23$/],
+    ['* * 0 * *', /^day of month 0 is out of range 1-31$/],
+    ['* * * 13 *', /^month 13 is out of range 1-12$/],
+    ['* * * * funday', /illegal characters/],
+    ['* * * * 8', /^day of week 8 is out of range 0-7$/],
+    ['* * 32 * *', /^day of month 32 is out of range 1-31$/],
+    ['* 5-2 * * *', /From value is larger than to value/],
+    ['*/0 * * * *', /illegal stepping: 0/],
+    ['1-2-3 * * * *', /Syntax error/],
+    ['1/2/3 * * * *', /Syntax error/],
+    ['@5seconds', /got 1$/],
   ];
   for (const [expr, why] of cases) {
-    t.test(expr, async (t) => {
+    t.test(expr || '(empty)', async (t) => {
       t.throws(() => parseCron(expr), { code: 'invalid_argument', message: why });
     });
   }
+});
+
+// Once the taskscaler's own table (its parser is gone; it schedules with parseCron now).
+t.test('matching, table-driven (UTC, 2026-01-05 is a Monday)', async (t) => {
+  const cases: [string, string, string, boolean][] = [
+    ['office hours, last minute', '* 9-17 * * MON-FRI', '2026-01-05T17:59:00Z', true],
+    ['office hours, after', '* 9-17 * * MON-FRI', '2026-01-05T18:00:00Z', false],
+    ['office hours, Saturday', '* 9-17 * * MON-FRI', '2026-01-10T10:00:00Z', false],
+    ['step of 15, off', '*/15 * * * *', '2026-01-05T12:44:00Z', false],
+    ['range with step, on', '10-20/5 * * * *', '2026-01-05T12:15:00Z', true],
+    ['range with step, off', '10-20/5 * * * *', '2026-01-05T12:25:00Z', false],
+    ['month by name, other month', '* * 1 jan *', '2026-02-01T00:00:00Z', false],
+    ['weekday 0 is Sunday', '* * * * 0', '2026-01-04T10:00:00Z', true],
+    ['weekday names, list', '* * * * sat,sun', '2026-01-10T10:00:00Z', true],
+    ['both day fields restricted: the day of month', '0 0 13 * FRI', '2026-01-13T00:00:00Z', true],
+    ['both day fields restricted: a Friday', '0 0 13 * FRI', '2026-01-09T00:00:00Z', true],
+    ['both day fields restricted: neither', '0 0 13 * FRI', '2026-01-12T00:00:00Z', false],
+    ['day-of-week star: day-of-month must match', '0 0 13 * *', '2026-01-09T00:00:00Z', false],
+    ['question mark is a star', '0 0 ? * FRI', '2026-01-09T00:00:00Z', true],
+    ['@daily at midnight', '@daily', '2026-01-09T00:00:00Z', true],
+    ['@daily a minute later', '@daily', '2026-01-09T00:01:00Z', false],
+    ['@15minutes', '@15minutes', '2026-01-09T07:45:00Z', true],
+    ['seconds inside the minute count', '30 12 * * *', '2026-01-09T12:30:59.999Z', true],
+  ];
+  for (const [name, expr, iso, want] of cases) t.equal(parseCron(expr).contains(Date.parse(iso), 'UTC'), want, name);
+});
+
+t.test('time zones: the same instant is read in the policy zone (DST, 45-minute offset)', async (t) => {
+  const s = parseCron('* 9-17 * * MON-FRI');
+  // 14:30 UTC on a Monday is 09:30 in New York (EST, UTC-5) and 23:30 in Tokyo.
+  t.equal(s.contains(Date.parse('2026-01-05T14:30:00Z'), 'America/New_York'), true);
+  t.equal(s.contains(Date.parse('2026-01-05T14:30:00Z'), 'Asia/Tokyo'), false);
+  // Summer time: 13:30 UTC in July is 09:30 EDT (UTC-4) but 08:30 in winter.
+  t.equal(s.contains(Date.parse('2026-07-06T13:30:00Z'), 'America/New_York'), true);
+  t.equal(s.contains(Date.parse('2026-01-05T13:30:00Z'), 'America/New_York'), false);
+  // 12:00 UTC is 17:45 in Kathmandu.
+  t.equal(parseCron('45 17 * * *').contains(Date.parse('2026-01-05T12:00:00Z'), 'Asia/Kathmandu'), true);
+  t.equal(parseCron('0 12 * * *').contains(Date.parse('2026-01-05T12:00:00Z'), 'Asia/Kathmandu'), false);
 });
 
 t.test('time zones are checked against the IANA database', async (t) => {

@@ -2,7 +2,6 @@ export type { Taskscaler, TaskscalerState, TaskscalerDeps, TaskscalerHooks, Acqu
 export { createTaskscaler } from './create.js';
 export { resolveConfig, type TaskscalerConfig, type ResolvedConfig, type HistogramName } from './config.js';
 export { compilePolicies, idleTarget, PolicySchedule, DEFAULT_POLICY, type PolicyConfig, type ActivePolicy, type CompiledPolicy } from './policy.js';
-export { CronExpression, zonedParts, localTimeZone, type ZonedParts } from './cron.js';
 export { plan, type Plan, type PlanInput } from './planner.js';
 export { TokenBucket } from './throttle.js';
 /** Re-exported: the one back-off lives in @fleetrunner/common. */

@@ -1,5 +1,5 @@
 import { RunnerError, toRunnerError } from '@fleetrunner/common';
-import { CronExpression, checkTimeZone, localTimeZone, zonedParts } from './cron.js';
+import { isValidTimeZone, localTimeZone, parseCron, type CronSchedule } from '@fleetrunner/config';
 
 /** One `[[runners.autoscaler.policy]]` entry. Durations in milliseconds. */
 export interface PolicyConfig {
@@ -32,7 +32,7 @@ export interface ActivePolicy {
 
 /** A validated policy with parsed periods. */
 export interface CompiledPolicy extends ActivePolicy {
-  periods: CronExpression[];
+  periods: CronSchedule[];
   timezone: string;
 }
 
@@ -67,17 +67,13 @@ export function compilePolicies(list: readonly PolicyConfig[]): CompiledPolicy[]
   return list.map((p, i) => {
     const at = `policy[${i}]`;
     const timezone = p.timezone === undefined || p.timezone === '' ? localTimeZone() : p.timezone;
-    try {
-      checkTimeZone(timezone);
-    } catch (err) {
-      throw fail(`${at}.timezone`, toRunnerError(err).message, err);
-    }
+    if (!isValidTimeZone(timezone)) throw fail(`${at}.timezone`, `unknown time zone "${timezone}"`);
     const sources = p.periods === undefined || p.periods.length === 0 ? ['* * * * *'] : p.periods;
     const periods = sources.map((s, j) => {
       try {
-        return CronExpression.parse(s);
+        return parseCron(s);
       } catch (err) {
-        throw fail(`${at}.periods[${j}]`, toRunnerError(err).message, err);
+        throw fail(`${at}.periods[${j}]`, `cron "${s}": ${toRunnerError(err).message}`, err);
       }
     });
     const idleCount = nonNegInt(`${at}.idle_count`, p.idleCount);
@@ -125,8 +121,7 @@ export class PolicySchedule {
   private evaluate(now: number): ActivePolicy {
     for (let i = this.policies.length - 1; i >= 0; i--) {
       const p = this.policies[i]!;
-      const parts = zonedParts(now, p.timezone);
-      if (p.periods.some((c) => c.matches(parts))) return p;
+      if (p.periods.some((c) => c.contains(now, p.timezone))) return p;
     }
     return DEFAULT_POLICY;
   }

@@ -22,7 +22,7 @@ t.test('last matching policy wins; none matching is the default', async (t) => {
 t.test('defaults: periods "* * * * *", preemptive_mode = idle_count > 0', async (t) => {
   const [a, b, c] = compilePolicies([{ idleCount: 2 }, {}, { idleCount: 2, preemptiveMode: false }]);
   t.equal(a!.periods.length, 1);
-  t.equal(a!.periods[0]!.source, '* * * * *');
+  t.equal(a!.periods[0]!.expression, '* * * * *');
   t.equal(a!.preemptiveMode, true);
   t.equal(b!.preemptiveMode, false);
   t.equal(c!.preemptiveMode, false, 'explicit override');
@@ -31,7 +31,7 @@ t.test('defaults: periods "* * * * *", preemptive_mode = idle_count > 0', async 
 
 t.test('validation errors name policy[i].field', async (t) => {
   const cases: [string, Parameters<typeof compilePolicies>[0], RegExp][] = [
-    ['bad cron', [{}, { periods: ['* * * *', '* * * * *'] }], /^policy\[1\]\.periods\[0\]: cron "\* \* \* \*": want 5 fields/],
+    ['bad cron', [{}, { periods: ['* * * *', '* * * * *'] }], /^policy\[1\]\.periods\[0\]: cron "\* \* \* \*": expected 5 fields/],
     ['second period bad', [{ periods: ['* * * * *', '61 * * * *'] }], /^policy\[0\]\.periods\[1\]: /],
     ['bad zone', [{ timezone: 'Nowhere/City' }], /^policy\[0\]\.timezone: unknown time zone "Nowhere\/City"/],
     ['negative idle count', [{ idleCount: -1 }], /^policy\[0\]\.idle_count: must be an integer ≥ 0/],
