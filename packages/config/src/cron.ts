@@ -35,7 +35,7 @@ const MINUTE_MS = 60_000;
  * Parses a cron period with `croner`: 5 fields `minute hour day-of-month month day-of-week`, `*`, `?` (= `*`),
  * `n`, `a-b`, `*\/s`, `a-b/s`, `a/s` (a to the field's end), lists, `JAN`–`DEC` and `SUN`–`SAT` in any case,
  * weekday 0 and 7 both Sunday, `L`/`W`/`#` in the day fields, and the macros above. When both day fields are
- * restricted a day matches if either does (Vixie cron). Throws RunnerError `invalid_argument` with the reason.
+ * restricted (neither starts with `*` or `?`) a day matches if either does, otherwise both must (Vixie cron). Throws RunnerError `invalid_argument` with the reason.
  */
 export function parseCron(expression: string): CronSchedule {
   const text = MACROS[expression.trim().toLowerCase()] ?? expression.trim();
@@ -44,12 +44,16 @@ export function parseCron(expression: string): CronSchedule {
     throw new RunnerError('invalid_argument', `expected 5 fields (minute hour day-of-month month day-of-week), got ${fields.length}`);
   }
   const pattern = fields.join(' ');
+  // Vixie cron: a day field that starts with `*` (or `?`) is unrestricted, so the other alone decides; croner's
+  // OR mode would only treat a bare `*` that way.
+  const star = (f: string | undefined): boolean => f !== undefined && (f.startsWith('*') || f.startsWith('?'));
+  const domAndDow = star(fields[2]) || star(fields[4]);
   const byZone = new Map<string, Cron>();
   const compile = (timeZone: string): Cron => {
     let c = byZone.get(timeZone);
     if (c === undefined) {
       try {
-        c = new Cron(pattern, { paused: true, mode: '5-part', sloppyRanges: true, timezone: timeZone === '' ? undefined : timeZone });
+        c = new Cron(pattern, { paused: true, mode: '5-part', sloppyRanges: true, domAndDow, timezone: timeZone === '' ? undefined : timeZone });
       } catch (err) {
         throw new RunnerError('invalid_argument', reason(err), { cause: err });
       }

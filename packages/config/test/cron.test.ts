@@ -67,6 +67,8 @@ t.test('matching, table-driven (UTC, 2026-01-05 is a Monday)', async (t) => {
     ['both day fields restricted: a Friday', '0 0 13 * FRI', '2026-01-09T00:00:00Z', true],
     ['both day fields restricted: neither', '0 0 13 * FRI', '2026-01-12T00:00:00Z', false],
     ['day-of-week star: day-of-month must match', '0 0 13 * *', '2026-01-09T00:00:00Z', false],
+    ['a stepped star is unrestricted: both must match (Tuesday the 6th)', '0 0 */5 * MON', '2026-01-06T00:00:00Z', false],
+    ['a stepped star is unrestricted: both must match (Monday the 26th)', '0 0 */5 * MON', '2026-01-26T00:00:00Z', true],
     ['question mark is a star', '0 0 ? * FRI', '2026-01-09T00:00:00Z', true],
     ['@daily at midnight', '@daily', '2026-01-09T00:00:00Z', true],
     ['@daily a minute later', '@daily', '2026-01-09T00:01:00Z', false],
