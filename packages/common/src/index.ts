@@ -17,3 +17,4 @@ export {
 export { throwIfAborted, abortError, raceAbort, linkSignals, deferred, type Deferred } from './abort.js';
 export { Limiter, mapSettled } from './limiter.js';
 export { Backoff } from './backoff.js';
+export { retryWithBackoff, type RetryOptions, type RetryVerdict } from './retry.js';

@@ -1,4 +1,4 @@
-import type { Clock, Logger } from '@fleetrunner/common';
+import { retryWithBackoff, type Clock, type Logger } from '@fleetrunner/common';
 import { isThrottling, isTransient, wrapAwsError } from './aws-errors.js';
 
 /** How AWS calls are retried. Times are milliseconds. */
@@ -17,28 +17,25 @@ export interface RetryPolicy {
 export const DEFAULT_RETRY: RetryPolicy = { throttledAttempts: 8, transientAttempts: 3, baseDelayMs: 200, maxDelayMs: 5000 };
 
 /**
- * Runs one AWS call, retrying throttling and transient errors with exponential backoff and jitter (half the delay
- * fixed, half random) on `clock`. The wait ends when `signal` aborts. Other errors, and the last one, are wrapped
- * with `context`.
+ * Runs one AWS call through the project's retry loop ({@link retryWithBackoff}: `Backoff` with jitter, half the
+ * delay fixed, half random, on `clock`, ended by `signal`): throttling gets `throttledAttempts`, transient errors
+ * `transientAttempts`, anything else one. Other errors, and the last one, are wrapped with `context`.
  */
-export async function withRetry<T>(
+export function withRetry<T>(
   context: string,
   call: () => Promise<T>,
   options: { policy: RetryPolicy; clock: Clock; logger: Logger; signal?: AbortSignal | undefined; random?: () => number },
 ): Promise<T> {
-  const { policy, clock, logger, signal } = options;
-  const random = options.random ?? Math.random;
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await call();
-    } catch (err) {
-      const throttled = isThrottling(err);
-      const limit = throttled ? policy.throttledAttempts : isTransient(err) ? policy.transientAttempts : 1;
-      if (attempt >= limit || signal?.aborted) throw wrapAwsError(context, err, attempt);
-      const full = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (attempt - 1));
-      const delay = Math.round(full / 2 + (random() * full) / 2);
-      logger.debug('retrying AWS call', { call: context, attempt, delay_ms: delay, throttled, error: err instanceof Error ? err.message : String(err) });
-      await clock.sleep(delay, signal ? { signal } : {});
-    }
-  }
+  const { policy, logger } = options;
+  return retryWithBackoff(call, {
+    classify: (err) => ({ attempts: isThrottling(err) ? policy.throttledAttempts : isTransient(err) ? policy.transientAttempts : 1 }),
+    wrap: (err, attempts) => wrapAwsError(context, err, attempts),
+    baseDelayMs: policy.baseDelayMs,
+    maxDelayMs: policy.maxDelayMs,
+    clock: options.clock,
+    signal: options.signal,
+    ...(options.random ? { random: options.random } : {}),
+    onRetry: ({ attempt, delayMs, error }) =>
+      logger.debug('retrying AWS call', { call: context, attempt, delay_ms: delayMs, throttled: isThrottling(error), error: error instanceof Error ? error.message : String(error) }),
+  });
 }

@@ -1,4 +1,4 @@
-import { Backoff, type Clock, type Logger } from '@fleetrunner/common';
+import { retryWithBackoff, type Clock, type Logger } from '@fleetrunner/common';
 import { gceErrorShape, isRateLimited, isTransient, wrapGceError } from './gce-errors.js';
 
 /** How Compute Engine calls are retried. Times are milliseconds. */
@@ -19,33 +19,33 @@ export interface RetryPolicy {
 export const DEFAULT_RETRY: RetryPolicy = { throttledAttempts: 8, transientAttempts: 3, baseDelayMs: 250, maxDelayMs: 8000, maxRetryAfterMs: 30_000 };
 
 /**
- * Runs one Compute Engine call, retrying rate limits and transient errors on `clock`: the wait is the project's
- * {@link Backoff} (doubling from `baseDelayMs` to `maxDelayMs`) with jitter (half fixed, half random), or the
- * server's Retry-After when that is longer. The SDK's own retries never fire for these (its errors carry HTTP
- * statuses, its retry codes are gRPC ones), so this is the one place that decides. The wait ends when `signal`
- * aborts. Other errors, and the last one, are wrapped with `context`.
+ * Runs one Compute Engine call through the project's retry loop ({@link retryWithBackoff}: `Backoff` with jitter,
+ * or the server's Retry-After when longer, on `clock`, ended by `signal`): rate limits get `throttledAttempts`,
+ * transient errors `transientAttempts`, anything else one. The SDK's own retries never fire for these (its errors
+ * carry HTTP statuses, its retry codes are gRPC ones), so this is the one place that decides. The last error is
+ * wrapped with `context`.
  */
-export async function withRetry<T>(
+export function withRetry<T>(
   context: string,
   call: () => Promise<T>,
   options: { policy: RetryPolicy; clock: Clock; logger: Logger; signal?: AbortSignal | undefined; random?: () => number },
 ): Promise<T> {
-  const { policy, clock, logger, signal } = options;
-  const random = options.random ?? Math.random;
-  const backoff = new Backoff(policy.baseDelayMs, policy.maxDelayMs);
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await call();
-    } catch (err) {
+  const { policy, logger } = options;
+  return retryWithBackoff(call, {
+    classify: (err) => {
       const s = gceErrorShape(err);
-      const throttled = isRateLimited(s);
-      const limit = throttled ? policy.throttledAttempts : isTransient(s) ? policy.transientAttempts : 1;
-      if (attempt >= limit || signal?.aborted) throw wrapGceError(context, err, attempt);
-      const full = backoff.fail(clock.now());
-      const jittered = Math.round(full / 2 + (random() * full) / 2);
-      const delay = Math.max(jittered, Math.min(s.retryAfterMs ?? 0, policy.maxRetryAfterMs));
-      logger.debug('retrying compute call', { call: context, attempt, delay_ms: delay, throttled, error: `${s.status ?? ''} ${s.reason}: ${s.message}` });
-      await clock.sleep(delay, signal ? { signal } : {});
-    }
-  }
+      return { attempts: isRateLimited(s) ? policy.throttledAttempts : isTransient(s) ? policy.transientAttempts : 1, retryAfterMs: s.retryAfterMs };
+    },
+    wrap: (err, attempts) => wrapGceError(context, err, attempts),
+    baseDelayMs: policy.baseDelayMs,
+    maxDelayMs: policy.maxDelayMs,
+    maxRetryAfterMs: policy.maxRetryAfterMs,
+    clock: options.clock,
+    signal: options.signal,
+    ...(options.random ? { random: options.random } : {}),
+    onRetry: ({ attempt, delayMs, error }) => {
+      const s = gceErrorShape(error);
+      logger.debug('retrying compute call', { call: context, attempt, delay_ms: delayMs, error: `${s.status ?? ''} ${s.reason}: ${s.message}` });
+    },
+  });
 }
