@@ -55,10 +55,13 @@ t.test('managed instance groups through the real SDK: resize, operations, listin
   const [after] = await instances.get({ ...WHERE, instance: running.name! });
   t.not(after.metadata!.fingerprint, inst.metadata!.fingerprint, 'setMetadata changes the fingerprint');
 
-  t.match(await sdkError(igm.deleteInstances({ ...ref, instanceGroupManagersDeleteInstancesRequestResource: { instances: ['zones/us-central1-a/instances/nope'] } })), { status: 400, reason: 'invalid', message: /is not a member/ });
-  await igm.deleteInstances({ ...ref, instanceGroupManagersDeleteInstancesRequestResource: { instances: ['zones/us-central1-a/instances/nope', `zones/us-central1-a/instances/${running.name}`], skipInstancesOnValidationError: true } });
-  t.equal((await igm.get(ref))[0].targetSize, 2, 'deleteInstances lowers the target size');
-  const closed = await waitFor(
+  // instances.delete behind the group's back: the MIG recreates the VM under the same name, with a new id.
+  const [delLro] = await instances.delete({ ...WHERE, instance: running.name! });
+  t.match(delLro.latestResponse, { operationType: 'delete' });
+  const [recreating] = (await igm.listManagedInstances(ref, { autoPaginate: false }))[0].filter((m) => m.name === running.name);
+  t.match(recreating, { currentAction: 'RECREATING' });
+  t.not(recreating!.id, running.id, 'a new VM id');
+  const closedByDelete = await waitFor(
     () =>
       new Promise<boolean>((resolve) => {
         try {
@@ -69,7 +72,14 @@ t.test('managed instance groups through the real SDK: resize, operations, listin
       }),
     { what: 'the connection to drop' },
   );
-  t.ok(closed, 'deleting drops connections');
+  t.ok(closedByDelete, 'deleting the VM drops connections');
+  const again = await waitFor(async () => (await igm.listManagedInstances(ref, { autoPaginate: false }))[0].find((m) => m.name === running.name && m.currentAction === 'NONE'), { what: 'the VM recreated' });
+  t.equal(again.instanceStatus, 'RUNNING');
+  t.same((await instances.get({ ...WHERE, instance: running.name! }))[0].metadata!.items ?? [], [], 'from the template: the pushed key is gone');
+
+  t.match(await sdkError(igm.deleteInstances({ ...ref, instanceGroupManagersDeleteInstancesRequestResource: { instances: ['zones/us-central1-a/instances/nope'] } })), { status: 400, reason: 'invalid', message: /is not a member/ });
+  await igm.deleteInstances({ ...ref, instanceGroupManagersDeleteInstancesRequestResource: { instances: ['zones/us-central1-a/instances/nope', `zones/us-central1-a/instances/${running.name}`], skipInstancesOnValidationError: true } });
+  t.equal((await igm.get(ref))[0].targetSize, 2, 'deleteInstances lowers the target size');
   await waitFor(async () => !(await igm.listManagedInstances(ref, { autoPaginate: false }))[0].some((m) => m.name === running.name), { what: 'the instance to leave the list' });
   t.match(await sdkError(instances.get({ ...WHERE, instance: running.name! })), { status: 404, message: `The resource 'projects/fleetrunner-test/zones/us-central1-a/instances/${running.name}' was not found` });
   await waitFor(async () => (await igm.listManagedInstances(ref, { autoPaginate: false }))[0].filter((m) => m.instanceStatus === 'RUNNING').length === 2, { what: 'the one over quota to start once there is room' });

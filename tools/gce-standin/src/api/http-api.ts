@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '@fleetrunner/common';
 import type { Faults, ThrottleRule } from '@fleetrunner/standin-kit';
 import { authenticate, type ServiceAccount } from '../auth.js';
-import type { GceCloud } from '../cloud.js';
+import { API_BASE, type GceCloud } from '../cloud.js';
 import { GceError, invalid, notFound } from './errors.js';
 import { groupJson, instanceJson, managedInstanceJson, operationJson } from './resources.js';
 
@@ -31,7 +31,7 @@ const PATH = /^\/compute\/v1\/projects\/([^/]+)\/zones\/([^/]+)\/(instanceGroupM
 
 const METHODS: Record<string, Record<string, string>> = {
   instanceGroupManagers: { 'GET ': 'get', 'POST resize': 'resize', 'POST deleteInstances': 'deleteInstances', 'POST listManagedInstances': 'listManagedInstances' },
-  instances: { 'GET ': 'get', 'POST setMetadata': 'setMetadata' },
+  instances: { 'GET ': 'get', 'DELETE ': 'delete', 'POST setMetadata': 'setMetadata' },
   operations: { 'GET ': 'get', 'POST wait': 'wait' },
 };
 
@@ -106,6 +106,13 @@ async function call(ctx: ApiContext, r: Route, url: URL, body: Buffer, signal: A
     }
     case 'instances.get':
       return instanceJson(cloud, cloud.instance(r.zone, r.resource));
+    case 'instances.delete': {
+      // Deleting a member directly (console, gcloud): the group recreates it under the same name.
+      const inst = cloud.instance(r.zone, r.resource);
+      const oldId = inst.id;
+      cloud.deleteOutOfBand(r.zone, r.resource);
+      return operationJson(cloud, cloud.operation(r.zone, 'delete', `${API_BASE}${cloud.instancePath(r.zone, r.resource)}`, oldId));
+    }
     case 'instances.setMetadata':
       return operationJson(cloud, cloud.setMetadata(r.zone, r.resource, jsonBody(body)));
     case 'zoneOperations.get':
