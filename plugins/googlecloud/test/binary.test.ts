@@ -38,6 +38,10 @@ t.test('init over the wire: Application Default Credentials, unknown keys warned
   await t.rejects(none.init({ pluginConfig: { ...pluginConfig(s), credentials_file: undefined }, connector: defaultConnectorConfig() }), {
     message: /initializing: loading credentials: Could not load the default credentials.*\(credentials from Application Default Credentials \(plugin_config\.credentials_file is not set/,
   });
+  // On a VM (or GKE with Workload Identity): no file at all, the metadata server's token.
+  const vm = await start({ ...s.env, GOOGLE_APPLICATION_CREDENTIALS: undefined, HOME: home, GCE_METADATA_HOST: s.metadataHost });
+  t.match(await vm.init({ pluginConfig: { ...pluginConfig(s), credentials_file: undefined }, connector: defaultConnectorConfig() }), { id: 'gcp/fleetrunner-test/us-central1-a/runners' }, 'metadata server credentials');
+  t.same(await vm.update(), []);
   const bad = await start(s.env);
   await t.rejects(bad.init({ pluginConfig: pluginConfig(s, { zone: 'europe-west1' }), connector: defaultConnectorConfig() }), { code: 'invalid_argument', message: /plugin_config\.zone: expected a zone/ });
 });

@@ -7,6 +7,7 @@ import { serveApi } from './api/http-api.js';
 import { newServiceAccountKey, type ServiceAccount } from './auth.js';
 import { GceCloud } from './cloud.js';
 import { serveControl } from './control-api.js';
+import { serveMetadata } from './metadata-server.js';
 import type { GroupSpec } from './model.js';
 
 /** Options of {@link startGceStandin}. Times are milliseconds. */
@@ -59,6 +60,11 @@ export interface GceStandin {
   credentialsFile: string;
   /** What a client needs: the endpoint override (gcloud's convention) and the credentials. */
   env: Record<string, string>;
+  /**
+   * `host:port` for `GCE_METADATA_HOST`: the stand-in also serves the metadata server's token endpoints, for
+   * Application Default Credentials as on a VM (set it and leave GOOGLE_APPLICATION_CREDENTIALS unset).
+   */
+  metadataHost: string;
   cloud: GceCloud;
   faults: Faults;
   /** Calls received (throttled included), by `compute:<method>`. */
@@ -120,6 +126,7 @@ export async function startGceStandin(options: GceStandinOptions = {}): Promise<
   const host = options.host ?? '127.0.0.1';
   const server = await listenHttp(host, options.port ?? 0, (req, res, url, body) => {
     if (url.pathname.startsWith('/_standin/')) serveControl(cloud, faults, calls, req.method ?? 'GET', url.pathname, body, res);
+    else if (url.pathname.startsWith('/computeMetadata/')) serveMetadata({ project, email: key.account.email, tokens: ctx.tokens }, req, res, url);
     else serveApi(ctx, req, res, url, body);
   });
   const endpoint = `http://${host}:${portOf(server)}`;
@@ -130,6 +137,7 @@ export async function startGceStandin(options: GceStandinOptions = {}): Promise<
     endpoint,
     credentialsFile,
     env: { CLOUDSDK_API_ENDPOINT_OVERRIDES_COMPUTE: `${endpoint}/compute/v1/`, GOOGLE_APPLICATION_CREDENTIALS: credentialsFile },
+    metadataHost: new URL(endpoint).host,
     cloud,
     faults,
     calls,

@@ -114,6 +114,16 @@ t.test('credentials, errors, throttling and pagination in GCE’s shapes', async
   t.equal(unsigned.status, 401);
   t.match(await unsigned.json(), { error: { code: 401, message: /^Request is missing required authentication credential/, errors: [{ reason: 'required', domain: 'global' }] } });
 
+  const noFlavor = await fetch(`http://${s.metadataHost}/computeMetadata/v1/instance/service-accounts/default/token`);
+  t.equal(noFlavor.status, 403, 'the metadata server wants Metadata-Flavor: Google');
+  const md = await fetch(`http://${s.metadataHost}/computeMetadata/v1/instance/service-accounts/default/token?scopes=x`, { headers: { 'Metadata-Flavor': 'Google' } });
+  t.equal(md.headers.get('metadata-flavor'), 'Google');
+  const { access_token: issued } = (await md.json()) as { access_token: string };
+  const mdAuth = new OAuth2Client();
+  mdAuth.setCredentials({ access_token: issued, expiry_date: Date.now() + 3_600_000 });
+  const byMetadata = new InstanceGroupManagersClient({ apiEndpoint: url.hostname, port: Number(url.port), protocol: 'http', authClient: mdAuth });
+  t.equal((await byMetadata.get(ref))[0].name, 'runners', 'a token from the metadata server is accepted');
+
   t.match(await sdkError(igm.get({ ...ref, instanceGroupManager: 'nope' })), { status: 404, reason: 'notFound', message: "The resource 'projects/fleetrunner-test/zones/us-central1-a/instanceGroupManagers/nope' was not found" });
   t.match(await sdkError(igm.get({ ...ref, project: 'other-project' })), { status: 404, message: "The resource 'projects/other-project' was not found" });
   t.match(await sdkError(igm.resize({ ...ref, size: 1001 })), { status: 400, reason: 'invalid' });

@@ -11,8 +11,8 @@ export interface ApiContext {
   cloud: GceCloud;
   faults: Faults;
   accounts: readonly ServiceAccount[];
-  /** Opaque bearer tokens accepted besides service-account JWTs. */
-  tokens: ReadonlySet<string>;
+  /** Opaque bearer tokens accepted besides service-account JWTs (the metadata server adds the ones it issues). */
+  tokens: Set<string>;
   /** Calls served, by `compute:<method>` (e.g. `compute:instanceGroupManagers.resize`). */
   calls: Map<string, number>;
   /** Longest time zoneOperations.wait blocks before answering with a RUNNING operation. */
