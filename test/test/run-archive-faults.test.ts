@@ -8,7 +8,7 @@ import { join, relative, sep } from 'node:path';
 import { constants as zc, crc32, deflateRawSync, gunzipSync } from 'node:zlib';
 import { tmpDir } from '@fleetrunner/testing';
 import { dependencyOn, startGitLabStandin, type GitLabStandin, type GitLabStandinOptions, type JobSpec, type StandinJob } from '../src/index.js';
-import { startManager, writeRunConfig, type ManagerProcess } from './run-harness.js';
+import { guardCatches, startManager, writeRunConfig, type ManagerProcess } from './run-harness.js';
 
 const NO_GIT = [{ key: 'GIT_STRATEGY', value: 'none', public: true }];
 
@@ -185,6 +185,7 @@ if (process.getuid?.() !== 0) {
       t.ok(alive(m), `${c.name}: the manager is still running`);
     }
     t.ok(m.log.some((e) => e.msg === 'extracting artifacts failed' && typeof e.error === 'string'), 'the manager log says why');
+    t.same(guardCatches(m), [], 'no stream error reached the process-level guard');
     const next = s.enqueueJob({ name: 'next', script: ['echo next-ran'], variables: NO_GIT });
     const r = await finished(s, m, next);
     t.equal(r.status, 'success', 'the next job succeeds');
@@ -352,5 +353,6 @@ if (process.getuid?.() !== 0) {
     t.equal(re.status, 'success');
     t.match(re.trace, /WARNING: Failed to extract cache shared: .*(checksum|not a tar)/);
     t.ok(alive(m), 'the manager is still running');
+    t.same(guardCatches(m), [], 'no cache stream error reached the process-level guard');
   });
 }

@@ -1,12 +1,12 @@
 // `runner run` against a GitLab that misbehaves on the wire: dropped connections, requests never answered,
 // outages of the job request, non-JSON answers. Everything goes through the real binary and the stand-in's faults.
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { tmpDir, waitFor } from '@fleetrunner/testing';
 import { startGitLabStandin, type GitLabStandin } from '../src/index.js';
-import { noInstancesLeft, startManager, writeRunConfig, type LogEntry, type ManagerProcess } from './run-harness.js';
+import { guardCatches, noInstancesLeft, startManager, writeRunConfig, type LogEntry, type ManagerProcess } from './run-harness.js';
 
 // Requests without progress fail after 3 s instead of 10 min (documented in packages/cli/src/run/README.md). The
 // stand-in holds a job request for 1 s, below it, as GitLab's 50 s long poll stays below the default.
@@ -22,9 +22,11 @@ const unanswered = (s: GitLabStandin, method: string, path: string): number => s
 const logged = (m: ManagerProcess, msg: string | RegExp, job?: number): LogEntry[] =>
   m.log.filter((e) => (typeof msg === 'string' ? e.msg === msg : msg.test(e.msg)) && (job === undefined || e.job === job));
 
-async function stop(m: ManagerProcess): Promise<void> {
+/** Drains the manager; no fault of these tests may have reached its process-level guard. */
+async function stop(t: Test, m: ManagerProcess): Promise<void> {
   m.child.kill('SIGQUIT');
   await m.exited;
+  t.same(guardCatches(m), [], 'no error reached the process-level guard');
 }
 
 t.test('a final PUT whose connection drops is retried with back-off; the job ends success on GitLab', async (t) => {
@@ -50,7 +52,7 @@ t.test('a final PUT whose connection drops is retried with back-off; the job end
   const done = await m.waitForLog((e) => e.msg === 'job finished' && e.job === job.id, 'the job end');
   t.equal(done.update, 'ok');
   await waitFor(() => !recorded(dir, token, job.id), { what: 'the in-flight record to be removed' });
-  await stop(m);
+  await stop(t, m);
   await noInstancesLeft(dir);
 });
 
@@ -71,7 +73,7 @@ t.test('an acceptance PUT whose connection drops is resent; the job runs and is 
     'resent after the back-off',
   );
   t.equal(logged(m, 'job dropped: GitLab did not confirm it', job.id).length, 0);
-  await stop(m);
+  await stop(t, m);
   await noInstancesLeft(dir);
 });
 
@@ -93,7 +95,7 @@ t.test('a final PUT that fails past job_status_final_update_retry_limit: error l
   t.equal(kept.level, 'error');
   t.ok(recorded(dir, token, job.id), 'the job is still recorded as in flight');
   t.equal(s.jobs.get(job.id)?.status, 'running', 'GitLab still has the job as running');
-  await stop(first);
+  await stop(t, first);
   t.ok(recorded(dir, token, job.id), 'the record survives the manager');
 
   s.clearFaults(put);
@@ -102,7 +104,7 @@ t.test('a final PUT that fails past job_status_final_update_retry_limit: error l
   t.equal(s.finalStateOf(job.id)?.failureReason, 'runner_system_failure');
   await second.waitForLog((e) => e.msg === 'abandoned job failed (runner_system_failure)' && e.job === job.id, 'the orphan report');
   await waitFor(() => !recorded(dir, token, job.id), { what: 'the record to be dealt with' });
-  await stop(second);
+  await stop(t, second);
   await noInstancesLeft(dir);
 });
 
@@ -120,7 +122,7 @@ t.test('a malformed job whose final PUT is lost stays recorded; the next start r
   s.failNext({ method: 'PUT', path: put, action: 'drop', times: 1000 });
   await first.waitForLog((e) => e.msg.startsWith('the job stays recorded as in flight') && e.job === bad.id, 'the kept record', 60_000);
   t.ok(recorded(dir, token, bad.id), 'the malformed job is recorded as in flight');
-  await stop(first);
+  await stop(t, first);
   s.clearFaults(put);
   // The restart's `running` touch and then its `failed` PUT each get 503 five times (the client's attempts).
   s.failNext({ method: 'PUT', path: put, status: 503, body: { message: '503 Service Unavailable' }, times: 10 });
@@ -129,7 +131,7 @@ t.test('a malformed job whose final PUT is lost stays recorded; the next start r
   t.equal(s.finalStateOf(bad.id)?.failureReason, 'runner_system_failure');
   t.ok(logged(second, 'failing an abandoned job', bad.id).length >= 1, 'the 5xx was retried, not taken for "already finished"');
   await waitFor(() => !recorded(dir, token, bad.id), { what: 'the record to be dealt with' });
-  await stop(second);
+  await stop(t, second);
 });
 
 t.test('a trace PATCH that is never answered times out; the job finishes and frees its slot', async (t) => {
@@ -151,7 +153,7 @@ t.test('a trace PATCH that is never answered times out; the job finishes and fre
   const next = s.enqueueJob({ variables: NO_GIT, script: ['echo next'] });
   await s.waitForJobState(next.id, ['success', 'failed', 'canceled'], { signal: AbortSignal.timeout(60_000) });
   t.equal(s.jobs.get(next.id)?.status, 'success', 'the slot was freed for the next job');
-  await stop(m);
+  await stop(t, m);
   await noInstancesLeft(dir);
 });
 
@@ -179,7 +181,7 @@ t.test('after a 20 s outage of the job request the runner takes jobs again as so
   t.equal(s.jobs.get(job.id)?.status, 'success');
   t.ok(resumedAfterS < 90, `the job ran ${resumedAfterS.toFixed(1)} s after GitLab came back (probe back-off ≤ 60 s), not after unhealthy_interval (60 min)`);
   t.ok(logged(m, 'runner is healthy again: GitLab answered').length >= 1, 'the recovery is logged');
-  await stop(m);
+  await stop(t, m);
   await noInstancesLeft(dir);
 });
 
@@ -217,6 +219,6 @@ t.test('the job request: honest features, and no token or secret from an answer 
     t.notOk(text.includes(job.token), 'no glcbt- job token');
     t.notOk(text.includes(secret), 'no masked variable value');
   });
-  await stop(m);
+  await stop(t, m);
   await noInstancesLeft(dir);
 });

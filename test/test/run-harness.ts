@@ -219,3 +219,11 @@ export function instanceProcesses(dir: string): number[] {
 export async function noInstancesLeft(dir: string, timeoutMs = 20_000): Promise<void> {
   await waitFor(() => instanceDirs(dir).length === 0 && instanceProcesses(dir).length === 0, { what: `no local instances left under ${dir}`, timeoutMs });
 }
+
+/**
+ * Log entries of the manager's process-level guard (an error that escaped from where it arose). Tests of faults in
+ * archive, cache and trace paths expect none: every such error must be handled where it happens.
+ */
+export function guardCatches(m: ManagerProcess): LogEntry[] {
+  return m.log.filter((e) => /^(uncaught exception|unhandled rejection) /.test(e.msg));
+}
