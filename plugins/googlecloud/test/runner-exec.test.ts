@@ -1,7 +1,7 @@
 // `runner exec` (the real CLI binary, its plugin host, taskscaler, connector and executor) with a googlecloud
 // config: runner → plugins/googlecloud (a plugin process) → the GCE stand-in → real SSH servers.
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import t, { type Test } from 'tap';
@@ -171,4 +171,18 @@ t.test('runner fleeting conformance passes against the plugin binary and the sta
   t.equal(code, 0, code === 0 ? 'exit 0' : out);
   t.match(out, /(\d+) of \1 checks passed \(provider gcp\/fleetrunner-test\/us-central1-a\/runners, version \d+\.\d+\.\d+\)/);
   await nothingLeft(s);
+});
+
+t.test('the docs example config (one job per instance) runs the pipeline as written, plugin = "googlecloud" found on PATH', { skip: SSH_PORT !== 22 && 'the example dials port 22 (needs root)' }, async (t) => {
+  const s = await standin(t, N + 5, { project: 'my-gcp-project', zone: 'europe-west1-c', groups: [{ name: 'my-linux-instance-group', quota: 10 }] });
+  const fixture = readFileSync(join(ROOT, 'packages', 'config', 'test', 'fixtures', 'docs', 'instance-googlecloud-one-job-per-instance.toml'), 'utf8');
+  // Only the credentials file differs: the example names a user's gcloud file.
+  const config = fixture.replace('/home/user/.config/gcloud/application_default_credentials.json', s.credentialsFile);
+  t.not(config, fixture);
+  const bin = tmpDir(t, { prefix: 'gce-exec-path' });
+  symlinkSync(PLUGIN, join(bin, 'fleeting-plugin-googlecloud'));
+  const r = await runnerExec(t, s, ['--file', join(ROOT, 'examples', 'pipeline', '.gitlab-ci.yml')], config, { PATH: `${bin}:${process.env.PATH ?? ''}` });
+  t.equal(r.code, 0, r.code === 0 ? 'exit 0' : r.out.slice(-3000));
+  t.match(r.out, /pipeline success/);
+  t.match(r.out, /build\s+success\s+my-linux-instance-group-[a-z0-9]{4}/);
 });
