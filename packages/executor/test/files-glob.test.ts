@@ -21,6 +21,15 @@ t.test('doublestar patterns as GitLab artifact paths use them', async (t) => {
     ['[!ab].txt', 'c.txt', true],
     ['a.b', 'axb', false],
     ['build/**', 'build/x/y', true],
+    ['out/{a,b}/x.txt', 'out/a/x.txt', true],
+    ['out/{a,b}/x.txt', 'out/b/x.txt', true],
+    ['out/{a,b}/x.txt', 'out/c/x.txt', false],
+    ['{bin,lib}', 'lib/z.so', true],
+    ['*.{js,map}', 'app.map', true],
+    ['*', '.hidden', true],
+    ['**/*.log', '.cache/a.log', true],
+    ['!keep', '!keep', true],
+    ['@(a|b)', 'a', false],
   ];
   for (const [pattern, path, want] of cases) t.equal(compileGlob(pattern).match(path), want, `${pattern} ~ ${path}`);
 });

@@ -1,39 +1,19 @@
+import picomatch from 'picomatch';
+
 /**
- * GitLab artifact/cache path patterns (doublestar globs) matched against relative slash paths:
- * `*` and `?` stay within one path segment, `**` spans segments, `[abc]`/`[!a-z]` are classes. A pattern that names a
- * directory selects everything below it.
+ * GitLab artifact/cache path patterns (GitLab Runner matches them with doublestar) against relative slash paths,
+ * through `picomatch` with doublestar's rules: `*` and `?` stay within one path segment and match dot files too,
+ * `**` spans segments, `[abc]`/`[!a-z]` are classes, `{a,b}` alternates; no extglobs and no `!` negation (a
+ * leading `!` is a literal character, as in doublestar). On top of that, a pattern that names a directory
+ * selects everything below it.
  */
 export interface PathMatcher {
   /** True when `path` (relative, `/`-separated, no leading `./`) is selected. */
   match(path: string): boolean;
 }
 
-function segmentRegex(seg: string): string {
-  let out = '';
-  for (let i = 0; i < seg.length; i++) {
-    const c = seg[i]!;
-    if (c === '*') out += '[^/]*';
-    else if (c === '?') out += '[^/]';
-    else if (c === '[') {
-      const end = seg.indexOf(']', i + 2);
-      if (end < 0) {
-        out += '\\[';
-        continue;
-      }
-      let cls = seg.slice(i + 1, end);
-      if (cls.startsWith('!')) cls = '^' + cls.slice(1);
-      out += `[${cls.replace(/\\/g, '\\\\')}]`;
-      i = end;
-    } else if (c === '\\' && i + 1 < seg.length) {
-      out += escapeRe(seg[++i]!);
-    } else out += escapeRe(c);
-  }
-  return out;
-}
-
-function escapeRe(c: string): string {
-  return /[.*+?^${}()|[\]\\/]/.test(c) ? '\\' + c : c;
-}
+// `posix` is what makes `[!…]` a negated class, as in doublestar.
+const OPTIONS: picomatch.PicomatchOptions = { dot: true, noextglob: true, nonegate: true, posix: true, windows: false };
 
 /** Normalises a user pattern: strips `./`, leading `/`, trailing `/`, collapses duplicate slashes. */
 export function normalizePattern(p: string): string {
@@ -44,15 +24,14 @@ export function normalizePattern(p: string): string {
 export function compileGlob(pattern: string): PathMatcher {
   const norm = normalizePattern(pattern);
   if (norm === '' || norm === '.') return { match: () => true };
-  const segs = norm.split('/');
-  let re = '';
-  segs.forEach((seg, i) => {
-    const last = i === segs.length - 1;
-    if (seg === '**') re += last ? '.*' : '(?:[^/]+/)*';
-    else re += segmentRegex(seg) + (last ? '' : '/');
-  });
-  const rx = new RegExp(`^${re}(?:/.*)?$`);
-  return { match: (path) => rx.test(path) };
+  const test = picomatch(norm, OPTIONS);
+  return {
+    match(path) {
+      if (test(path)) return true;
+      for (let i = path.indexOf('/'); i >= 0; i = path.indexOf('/', i + 1)) if (test(path.slice(0, i))) return true;
+      return false;
+    },
+  };
 }
 
 /** Selects paths matching any of `include` and none of `exclude`. */

@@ -19,9 +19,10 @@ export interface TestInstance {
   stop(): Promise<void>;
 }
 
-export async function startInstance(id = 'inst-1'): Promise<TestInstance> {
+/** `host`: the loopback address sshd listens on (default 127.0.0.1). */
+export async function startInstance(id = 'inst-1', host?: string): Promise<TestInstance> {
   const user = await ensureShUser(SH_USER);
-  const sshd = await startSshd({ user: user.name, options: ['MaxSessions=20'] });
+  const sshd = await startSshd({ user: user.name, options: ['MaxSessions=20'], ...(host !== undefined ? { host } : {}) });
   const connector = new SshConnector();
   const connection = await connector.connect({
     ...defaultConnectorConfig(),
