@@ -17,4 +17,8 @@ export {
 export { throwIfAborted, abortError, raceAbort, linkSignals, deferred, type Deferred } from './abort.js';
 export { Limiter, mapSettled } from './limiter.js';
 export { Backoff } from './backoff.js';
+export { parseGoDuration, tryParseGoDuration, formatGoDuration } from './go-duration.js';
+export { parseGoBool } from './go-bool.js';
+export { expandGo, isGoSpecialVarName } from './go-expand.js';
+export { parseHostPort, splitHostPort, type HostPort } from './host-port.js';
 export { retryWithBackoff, type RetryOptions, type RetryVerdict } from './retry.js';

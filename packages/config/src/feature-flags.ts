@@ -1,7 +1,12 @@
 /**
- * GitLab Runner's feature flags and their defaults (gitlabhq/gitlab-runner: helpers/featureflags/flags.go).
- * `[runners.feature_flags]` names outside this list are warned about. Precedence at job time: the TOML value,
- * then the job variable, then this default.
+ * GitLab Runner's feature flags and their defaults (gitlabhq/gitlab-runner: helpers/featureflags/flags.go): the
+ * project's one table. `runner config validate` warns about `[runners.feature_flags]` names outside it, and the
+ * executor resolves and exports exactly these flags to every job, so a flag is either known to both or to
+ * neither. Precedence at job time: the TOML value, then the job variable, then this default.
+ *
+ * `FF_USE_NEW_BASH_EVAL_STRATEGY` was removed upstream once its rollout completed (the subshell form became the
+ * default); it is kept with the rolled-out value `true` so that a job or config that sets it to `false` still
+ * gets the old `: | eval` form, which is also what `FF_USE_LEGACY_BASH_EVAL=true` selects.
  */
 export const FEATURE_FLAG_DEFAULTS: Readonly<Record<string, boolean>> = Object.freeze({
   FF_CLEAN_UP_FAILED_CACHE_EXTRACT: false,
@@ -46,7 +51,9 @@ export const FEATURE_FLAG_DEFAULTS: Readonly<Record<string, boolean>> = Object.f
   FF_USE_LEGACY_BASH_EVAL: false,
   FF_USE_LEGACY_GCS_CACHE_ADAPTER: false,
   FF_USE_LEGACY_KUBERNETES_EXECUTION_STRATEGY: false,
+  FF_USE_LEGACY_S3_CACHE_ADAPTER: false,
   FF_USE_NATIVE_CONTAINER_STOP: false,
+  FF_USE_NEW_BASH_EVAL_STRATEGY: true,
   FF_USE_PARALLEL_ARTIFACT_TRANSFER: false,
   FF_USE_PARALLEL_CACHE_TRANSFER: false,
   FF_USE_POD_ACTIVE_DEADLINE_SECONDS: true,

@@ -5,7 +5,6 @@ export { DEFAULTS } from './defaults.js';
 export { VM_ISOLATION_UNSUPPORTED } from './rules.js';
 export { DEFAULT_METRICS_PORT, normalizeListenAddress } from './listen-address.js';
 export { FEATURE_FLAG_DEFAULTS, isFeatureFlagOn } from './feature-flags.js';
-export { parseGoDuration, formatDuration } from './duration.js';
 export { parseCron, isValidTimeZone, localTimeZone, type CronSchedule } from './cron.js';
 export { expandEnv, type Env, type Expansion } from './env-expand.js';
 export { parseToml, TomlSyntaxError } from './toml-parser.js';

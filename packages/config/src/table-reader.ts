@@ -1,6 +1,5 @@
-import { RunnerError } from '@fleetrunner/common';
+import { RunnerError, formatGoDuration, parseGoDuration } from '@fleetrunner/common';
 import type { DiagnosticSink } from './diagnostics.js';
-import { formatDuration, parseGoDuration } from './duration.js';
 import { describeNode, formatKey, tomlToPlain, type TomlNode, type TomlTable } from './toml-nodes.js';
 
 /** Bounds for numbers; messages read `must be ≥ 1, got 0`. */
@@ -128,12 +127,12 @@ export class TableReader {
     } else if (node.type === 'integer') {
       ms = Number(node.value) / 1e6;
       if (node.value !== 0n) {
-        this.sink.warn(this.pathOf(key), `bare integer ${node.value.toString()} is read as nanoseconds (${formatDuration(ms)}); write a duration string such as "${node.value.toString()}s"`, node.line);
+        this.sink.warn(this.pathOf(key), `bare integer ${node.value.toString()} is read as nanoseconds (${formatGoDuration(ms)}); write a duration string such as "${node.value.toString()}s"`, node.line);
       }
     } else {
       return this.mismatch(key, node, 'a duration string such as "90s", "15m" or "1h30m"');
     }
-    return this.bounded(key, ms, bounds, formatDuration);
+    return this.bounded(key, ms, bounds, formatGoDuration);
   }
 
   /** An offset or local date-time as ms since the epoch (local ones in the local zone). */

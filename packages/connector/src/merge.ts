@@ -1,17 +1,8 @@
-import { RunnerError } from '@fleetrunner/common';
+import { RunnerError, splitHostPort } from '@fleetrunner/common';
 import type { ConnectInfo } from '@fleetrunner/fleeting';
 import type { ConnectorSettings, DialTarget } from './types.js';
 
 const DEFAULT_PORTS: Record<string, number> = { ssh: 22, winrm: 5985, 'winrm+https': 5986 };
-
-/** Splits `host`, `host:port` or `[v6]:port`. */
-export function splitHostPort(addr: string): { host: string; port?: number } {
-  const v6 = /^\[([^\]]+)\](?::(\d+))?$/.exec(addr);
-  if (v6) return { host: v6[1]!, ...(v6[2] ? { port: Number(v6[2]) } : {}) };
-  const i = addr.lastIndexOf(':');
-  if (i > 0 && addr.indexOf(':') === i && /^\d+$/.test(addr.slice(i + 1))) return { host: addr.slice(0, i), port: Number(addr.slice(i + 1)) };
-  return { host: addr };
-}
 
 /**
  * Merges plugin ConnectInfo over the runner's connector settings: values the plugin reports win, the settings fill

@@ -1,6 +1,7 @@
 import t from 'tap';
 import { defaultConnectorConfig, type ConnectInfo } from '@fleetrunner/fleeting';
-import { dialTarget, splitHostPort, HostKeyStore } from '../src/index.js';
+import { splitHostPort } from '@fleetrunner/common';
+import { dialTarget, HostKeyStore } from '../src/index.js';
 
 const info = (o: Partial<ConnectInfo> = {}): ConnectInfo => ({
   ...defaultConnectorConfig(),

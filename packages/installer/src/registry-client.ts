@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import { createHash } from 'node:crypto';
-import { systemClock, type Clock } from '@fleetrunner/common';
+import { splitHostPort, systemClock, type Clock } from '@fleetrunner/common';
 import { readCredential, type Credential } from './credentials.js';
 import { installerError } from './errors.js';
 import { HttpTransport, discard, isTlsProtocolError, readBody, type RequestBody, type TransportOptions } from './http-transport.js';
@@ -33,7 +33,7 @@ export interface FetchedManifest {
 
 /** True for `localhost`, `127.x.x.x` and `::1`, with or without a port. */
 export function isLoopbackHost(hostport: string): boolean {
-  const host = hostport.startsWith('[') ? hostport.slice(1, hostport.indexOf(']')) : hostport.replace(/:\d+$/, '');
+  const { host } = splitHostPort(hostport);
   return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
 }
 

@@ -1,8 +1,7 @@
 import { homedir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
-import { RunnerError } from '@fleetrunner/common';
+import { RunnerError, tryParseGoDuration } from '@fleetrunner/common';
 import { pluginConfigObject } from '@fleetrunner/fleeting';
-import { parseGoDuration } from './duration.js';
 import { parseSubnet, subnetCapacity, type Subnet } from './subnet.js';
 
 /** How instances serve SSH: an embedded `ssh2` server (no system dependency) or the system's OpenSSH `sshd`. */
@@ -53,7 +52,7 @@ const intIn =
   (v) =>
     typeof v === 'number' && Number.isInteger(v) && v >= min && v <= max ? ok(v) : bad(what);
 const duration: Reader = (v) => {
-  const ms = typeof v === 'string' ? parseGoDuration(v) : undefined;
+  const ms = typeof v === 'string' ? tryParseGoDuration(v) : undefined;
   return ms !== undefined && ms >= 0 ? ok(ms) : bad('a non-negative Go duration string like "2s" or "1m30s"');
 };
 

@@ -1,4 +1,3 @@
 export { LocalInstanceGroup, type LocalInstanceGroupOptions } from './instance-group.js';
 export { parseLocalConfig, type LocalConfig, type LocalMode, type ConfigEnv } from './config.js';
-export { parseGoDuration } from './duration.js';
 export { VERSION } from './version.js';

@@ -4,7 +4,7 @@ import t from 'tap';
 import { hasCode } from '@fleetrunner/common';
 import { defaultConnectorConfig } from '@fleetrunner/fleeting';
 import { tmpDir } from '@fleetrunner/testing';
-import { LocalInstanceGroup, parseGoDuration, parseLocalConfig } from '../src/index.js';
+import { LocalInstanceGroup, parseLocalConfig } from '../src/index.js';
 import { parseSubnet, subnetHosts } from '../src/subnet.js';
 
 const env = { HOME: '/home/u', XDG_STATE_HOME: undefined };
@@ -83,14 +83,6 @@ t.test('bad keys are named with what they expect, all at once', async (t) => {
     }
   })();
   t.match(both, /plugin_config\.mode: .*; plugin_config\.port: /, 'several problems reported together');
-});
-
-t.test('Go durations', async (t) => {
-  const cases: [string, number | undefined][] = [
-    ['0', 0], ['2s', 2000], ['1h2m3.5s', 3_723_500], ['150ms', 150], ['1500us', 1.5], ['1µs', 0.001], ['.5s', 500], ['-1s', -1000],
-    ['', undefined], ['5', undefined], ['1d', undefined], ['s', undefined], ['1s ', undefined],
-  ];
-  for (const [text, want] of cases) t.equal(parseGoDuration(text), want, JSON.stringify(text));
 });
 
 t.test('subnets yield usable loopback addresses', async (t) => {

@@ -1,6 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { RunnerError } from '@fleetrunner/common';
+import { RunnerError, parseHostPort } from '@fleetrunner/common';
 
 /** What the HTTP endpoints read. */
 export interface MetricsSource {
@@ -21,9 +21,9 @@ export interface MetricsServer {
 
 /** Splits a `listen_address` (`host:port`, `[v6]:port`) into host and port. */
 export function splitListenAddress(address: string): { host: string; port: number } {
-  const m = /^(?:\[([^\]]*)\]|([^:]*)):(\d+)$/.exec(address);
-  if (!m) throw new RunnerError('invalid_argument', `listen_address: expected host:port, got ${JSON.stringify(address)}`);
-  return { host: m[1] ?? m[2] ?? '', port: Number(m[3]) };
+  const p = parseHostPort(address);
+  if ('error' in p || p.port === undefined || !/^\d+$/.test(p.port)) throw new RunnerError('invalid_argument', `listen_address: expected host:port, got ${JSON.stringify(address)}`);
+  return { host: p.host, port: Number(p.port) };
 }
 
 /**

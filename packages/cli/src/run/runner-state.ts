@@ -1,7 +1,7 @@
 import { join } from 'node:path';
-import { RunnerError, type Backoff, type Clock, type Logger } from '@fleetrunner/common';
-import { isFeatureFlagOn, parseGoDuration, type RunnerEntry } from '@fleetrunner/config';
-import { GitLabClient, runnerInfo, type RetryEvent, type RunnerInfo } from '@fleetrunner/gitlab';
+import { RunnerError, parseGoDuration, type Backoff, type Clock, type Logger } from '@fleetrunner/common';
+import { isFeatureFlagOn, type RunnerEntry } from '@fleetrunner/config';
+import { GitLabClient, runnerInfo, type ResponseEvent, type RetryEvent, type RunnerInfo } from '@fleetrunner/gitlab';
 import { LowestFree } from '../exec/slots.js';
 import { InflightJobs } from './inflight-jobs.js';
 import type { ManagerMetrics, RunnerLabels } from './manager-metrics.js';
@@ -59,10 +59,6 @@ export class RunnerState {
   builds = 0;
   client!: GitLabClient;
   info!: RunnerInfo;
-  /** Set by the client's retry hook while a job request is retried (adaptive concurrency). */
-  requestRetried = false;
-  /** HTTP status of the last `jobs/request` (0 = none yet or transport error). */
-  lastRequestStatus = 0;
   private clientFor = '';
 
   constructor(
@@ -105,12 +101,14 @@ export class RunnerState {
       clock: this.ctx.clock,
       logger: this.logger,
       ...timeoutOption(),
-      onRetry: (e: RetryEvent) => {
-        m.apiRequestRetries.inc({ ...this.labels, endpoint: e.endpoint, method: e.method });
-        if (e.endpoint === 'request_job') this.requestRetried = true;
+      onRetry: (e: RetryEvent) => m.apiRequestRetries.inc({ ...this.labels, endpoint: e.endpoint, method: e.method }),
+      // Status and latency of every API call (the answer it ended with, after retries).
+      onResponse: (e: ResponseEvent) => {
+        const labels = this.labels;
+        m.apiRequestStatuses.inc({ ...labels, endpoint: e.endpoint, status: String(e.status), method: e.method });
+        m.apiRequestDuration.observe({ ...labels, endpoint: e.endpoint, status_class: `${Math.floor(e.status / 100)}xx`, method: e.method }, e.durationMs / 1000);
       },
     });
-    this.instrument();
   }
 
   /** Takes a `limit` slot (0 = unlimited); false when the runner is at its limit. */
@@ -129,22 +127,6 @@ export class RunnerState {
     let ids = this.projectIds.get(projectId);
     if (!ids) this.projectIds.set(projectId, (ids = new LowestFree()));
     return ids;
-  }
-
-  /** Records status and latency of every API call of this runner's client (the gitlab package has no hook for it). */
-  private instrument(): void {
-    const t = this.client.transport;
-    const send = t.send.bind(t);
-    const { clock, metrics } = this.ctx;
-    t.send = async (req) => {
-      const started = clock.now();
-      const res = await send(req);
-      const labels = this.labels;
-      if (req.endpoint === 'request_job') this.lastRequestStatus = res.status;
-      metrics.apiRequestStatuses.inc({ ...labels, endpoint: req.endpoint, status: String(res.status), method: req.method });
-      metrics.apiRequestDuration.observe({ ...labels, endpoint: req.endpoint, status_class: `${Math.floor(res.status / 100)}xx`, method: req.method }, (clock.now() - started) / 1000);
-      return res;
-    };
   }
 }
 

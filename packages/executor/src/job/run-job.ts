@@ -1,4 +1,4 @@
-import { RunnerError, nullLogger, toRunnerError } from '@fleetrunner/common';
+import { RunnerError, nullLogger, toRunnerError, tryParseGoDuration } from '@fleetrunner/common';
 import { errorLine, sectionEnd, sectionHeader, warningLine, type JobPayload } from '@fleetrunner/gitlab';
 import {
   generateStageScript,
@@ -25,19 +25,10 @@ const REACHABLE_TIMEOUT_MS = 10_000;
 
 type Failure = Pick<JobResult, 'failureReason' | 'exitCode' | 'message'> & { status: 'failed' | 'canceled' };
 
-/** Parses a Go-style duration such as `10m`, `1h30m`, `90s`; undefined when empty or invalid. */
-export function parseGoDurationMs(text: string | undefined): number | undefined {
-  if (!text) return undefined;
-  const re = /(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/gy;
-  const unit: Record<string, number> = { ns: 1e-6, us: 1e-3, µs: 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
-  let total = 0;
-  let m: RegExpExecArray | null;
-  let consumed = 0;
-  while ((m = re.exec(text)) !== null) {
-    total += Number(m[1]) * unit[m[2]!]!;
-    consumed = re.lastIndex;
-  }
-  return consumed === text.length && consumed > 0 ? total : undefined;
+/** A duration job variable (`RUNNER_SCRIPT_TIMEOUT`) as Go's time.ParseDuration reads it, ms; undefined when unset, invalid or negative. */
+function durationVariable(payload: JobPayload, key: string): number | undefined {
+  const ms = tryParseGoDuration(variable(payload, key));
+  return ms !== undefined && ms >= 0 ? ms : undefined;
 }
 
 function variable(payload: JobPayload, key: string): string | undefined {
@@ -171,7 +162,7 @@ class JobRun {
     }
     if (this.enteredUserScript && !this.hardStopped) {
       await this.scriptStage('after_script', {
-        timeoutMs: parseGoDurationMs(variable(p, 'RUNNER_AFTER_SCRIPT_TIMEOUT')) ?? DEFAULT_AFTER_SCRIPT_TIMEOUT_MS,
+        timeoutMs: durationVariable(p, 'RUNNER_AFTER_SCRIPT_TIMEOUT') ?? DEFAULT_AFTER_SCRIPT_TIMEOUT_MS,
         afterScript: true,
       });
     }
@@ -218,7 +209,7 @@ class JobRun {
     const started = this.ctx.clock.now();
     let timeoutMs = opts.timeoutMs;
     if (opts.scriptTimeout) {
-      const t = parseGoDurationMs(variable(this.ctx.payload, 'RUNNER_SCRIPT_TIMEOUT'));
+      const t = durationVariable(this.ctx.payload, 'RUNNER_SCRIPT_TIMEOUT');
       if (t !== undefined) timeoutMs = timeoutMs === undefined ? t : Math.min(timeoutMs, t);
     }
     const res = await runStageScript(this.ctx, script, { cancellable: opts.cancellable ?? false, ...(timeoutMs !== undefined ? { timeoutMs } : {}), jobDeadline: this.deadline.signal });

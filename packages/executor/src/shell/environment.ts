@@ -4,7 +4,8 @@ import { resolveJobSettings, type JobSettings } from './settings.js';
 import { buildJobVariables, parseRunnerEnvironment, type BuildJobVariablesInput } from './variables.js';
 import { expandVariables, variableValue } from './expand.js';
 import { invalidVariableNames } from './exports.js';
-import { parseGoBool, type FeatureFlags } from './feature-flags.js';
+import { parseGoBool } from '@fleetrunner/common';
+import type { FeatureFlags } from './feature-flags.js';
 
 /** Inputs of {@link prepareJobEnvironment}: the payload and runner facts that decide paths and variables. */
 export interface JobEnvironmentInput

@@ -1,50 +1,13 @@
 import { posix } from 'node:path';
+import { expandGo, isGoSpecialVarName } from '@fleetrunner/common';
 import type { JobVariable } from './types.js';
 
-const SPECIAL = new Set(['*', '#', '$', '@', '!', '?', '-', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9']);
-
-function isNameChar(c: string): boolean {
-  return /^[A-Za-z0-9_]$/.test(c);
-}
-
-/** Reads the name after a `$` (Go `os.Expand` rules): returns the name and how many characters it used. */
-function shellName(s: string): { name: string; width: number } {
-  if (s[0] === '{') {
-    if (s.length > 2 && SPECIAL.has(s[1] ?? '') && s[2] === '}') return { name: s[1] ?? '', width: 3 };
-    const close = s.indexOf('}', 1);
-    if (close === 1) return { name: '', width: 2 };
-    if (close < 0) return { name: '', width: 1 };
-    return { name: s.slice(1, close), width: close + 1 };
-  }
-  if (SPECIAL.has(s[0] ?? '')) return { name: s[0] ?? '', width: 1 };
-  let i = 0;
-  while (i < s.length && isNameChar(s[i] ?? '')) i++;
-  return { name: s.slice(0, i), width: i };
-}
-
 /**
- * Replaces `$NAME` and `${NAME}` in `value` with `lookup(NAME)`, with Go's `os.Expand` rules (which upstream
- * uses for job variables): a `$` not followed by a name stays, `${}` and an unclosed `${` are dropped,
- * special one-character names (`$$`, `$1`, `$@`, …) are looked up as such.
+ * Replaces `$NAME` and `${NAME}` in `value` with `lookup(NAME)` with Go's `os.Expand` rules (which upstream uses
+ * for job variables); the one implementation is `expandGo` in @fleetrunner/common.
  */
 export function expandString(value: string, lookup: (name: string) => string): string {
-  let out = '';
-  let i = 0;
-  for (let j = 0; j < value.length; j++) {
-    if (value[j] !== '$' || j + 1 >= value.length) continue;
-    out += value.slice(i, j);
-    const { name, width } = shellName(value.slice(j + 1));
-    if (name === '' && width > 0) {
-      // invalid syntax: eaten
-    } else if (name === '') {
-      out += '$';
-    } else {
-      out += lookup(name);
-    }
-    j += width;
-    i = j + 1;
-  }
-  return out + value.slice(i);
+  return expandGo(value, lookup);
 }
 
 /**
@@ -57,7 +20,7 @@ export function variableLookup(variables: readonly JobVariable[]): (name: string
   for (const v of variables) last.set(v.key, v);
   return (name) => {
     if (name === '$') return '$';
-    if (SPECIAL.has(name)) return '';
+    if (isGoSpecialVarName(name)) return '';
     const v = last.get(name);
     if (v === undefined) return '';
     if (v.file) return posix.join(last.get('RUNNER_TEMP_PROJECT_DIR')?.value ?? '', v.key);

@@ -2,7 +2,7 @@ export type { ShellName, JobVariable, GitInfo, JobHook, JobStep, StepWhen, JobSt
 export { shellQuote, shellJoin, isValidVariableName, redactUrl, splitCredentials } from './quote.js';
 export { computeJobPaths, projectSlug, DEFAULT_BUILDS_DIR, DEFAULT_CACHE_DIR, type JobPathsOptions } from './paths.js';
 export { expandString, expandVariables, variableLookup, variableValue } from './expand.js';
-export { FEATURE_FLAG_DEFAULTS, resolveFeatureFlags, parseGoBool, isFlagOn, type FeatureFlags } from './feature-flags.js';
+export { resolveFeatureFlags, isFlagOn, type FeatureFlags } from './feature-flags.js';
 export { resolveJobSettings, type JobSettings, type JobSettingsOptions, type GitStrategy, type SubmoduleStrategy } from './settings.js';
 export {
   buildJobVariables,
@@ -22,10 +22,8 @@ export {
   stageDescription,
   stepStage,
   type StageName,
-  type HelperStage,
-  type HelperCommand,
+  type TransferStage,
   type RunnerScripts,
   type ScriptInput,
 } from './stage-input.js';
 export { generateStageScript } from './stages.js';
-export { artifactDownloadCommands, artifactUploadCommands, type ArtifactDependency, type ArtifactSpec, type ArtifactUploadOptions } from './artifacts.js';

@@ -1,6 +1,6 @@
 import type { JobVariable } from './types.js';
 import { variableValue } from './expand.js';
-import { parseGoBool } from './feature-flags.js';
+import { parseGoBool } from '@fleetrunner/common';
 
 /** GIT_STRATEGY values. */
 export type GitStrategy = 'clone' | 'fetch' | 'none' | 'empty';

@@ -1,7 +1,8 @@
 import { posix } from 'node:path';
 import type { JobPaths, JobVariable } from './types.js';
 import { expandString, expandVariables } from './expand.js';
-import { FEATURE_FLAG_DEFAULTS, resolveFeatureFlags, type FeatureFlags } from './feature-flags.js';
+import { FEATURE_FLAG_DEFAULTS } from '@fleetrunner/config';
+import { resolveFeatureFlags, type FeatureFlags } from './feature-flags.js';
 
 /** Name of the dotenv file under the temp dir that `GITLAB_ENV` points at (upstream `gitlab_runner_env`). */
 export const GITLAB_ENV_FILE = 'gitlab_runner_env';

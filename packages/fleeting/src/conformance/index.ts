@@ -1,2 +1,2 @@
 export { runConformance, type ConformanceOptions, type ConformanceReport, type CheckResult } from './suite.js';
-export { sshProbe, splitHostPort, type ProbeResult } from './ssh-probe.js';
+export { sshProbe, type ProbeResult } from './ssh-probe.js';

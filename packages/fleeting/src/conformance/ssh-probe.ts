@@ -1,21 +1,12 @@
 import net from 'node:net';
 import { Client } from 'ssh2';
-import { RunnerError, type Clock } from '@fleetrunner/common';
+import { RunnerError, splitHostPort, type Clock } from '@fleetrunner/common';
 import type { ConnectInfo } from '../types.js';
 
 /** Output of one command run over SSH by the conformance suite. */
 export interface ProbeResult {
   stdout: string;
   code: number | null;
-}
-
-/** Splits `host`, `host:port` or `[v6]:port`; the port falls back to `defaultPort`. */
-export function splitHostPort(addr: string, defaultPort: number): { host: string; port: number } {
-  const v6 = /^\[([^\]]+)\](?::(\d+))?$/.exec(addr);
-  if (v6) return { host: v6[1]!, port: v6[2] ? Number(v6[2]) : defaultPort };
-  const parts = addr.split(':');
-  if (parts.length === 2 && /^\d+$/.test(parts[1]!)) return { host: parts[0]!, port: Number(parts[1]) };
-  return { host: addr, port: defaultPort };
 }
 
 /**
@@ -25,7 +16,7 @@ export function splitHostPort(addr: string, defaultPort: number): { host: string
 export async function sshProbe(info: ConnectInfo, command: string, options: { timeoutMs: number; clock: Clock; signal?: AbortSignal }): Promise<ProbeResult> {
   const addr = info.internalAddr || info.externalAddr;
   if (!addr) throw new RunnerError('invalid_argument', `instance ${info.id}: connect info has no address`);
-  const { host, port } = splitHostPort(addr, info.protocolPort || 22);
+  const { host, port = info.protocolPort || 22 } = splitHostPort(addr);
   const sock = await new Promise<net.Socket>((resolve, reject) => {
     const s = net.connect({ host, port, noDelay: true });
     const timer = options.clock.setTimeout(() => {

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { formatDuration, parseGoDuration } from '../src/index.js';
+import { formatGoDuration, parseGoDuration, tryParseGoDuration } from '../src/index.js';
 
 t.test('Go duration strings parse to milliseconds', async (t) => {
   const cases: Array<[string, number]> = [
@@ -57,7 +57,16 @@ t.test('durations format like Go for messages', async (t) => {
   ];
   for (const [ms, text] of cases) {
     t.test(text, async (t) => {
-      t.equal(formatDuration(ms), text);
+      t.equal(formatGoDuration(ms), text);
     });
   }
+});
+
+// Once plugins/local's own parser: the undefined-returning form for optional values.
+t.test('tryParseGoDuration gives undefined for what parseGoDuration rejects', async (t) => {
+  const cases: [string | undefined, number | undefined][] = [
+    ['0', 0], ['2s', 2000], ['1h2m3.5s', 3_723_500], ['1µs', 0.001], ['-1s', -1000],
+    [undefined, undefined], ['', undefined], ['5', undefined], ['1d', undefined], ['s', undefined], ['1s ', undefined], ['10x', undefined],
+  ];
+  for (const [text, want] of cases) t.equal(tryParseGoDuration(text), want, JSON.stringify(text));
 });

@@ -1,4 +1,4 @@
-import { RunnerError } from '@fleetrunner/common';
+import { RunnerError } from './errors.js';
 
 const NS_PER_MS = 1e6;
 const MAX_NS = 2 ** 63;
@@ -15,8 +15,10 @@ const UNITS: Readonly<Record<string, number>> = {
 };
 
 /**
- * Parses a Go duration string (`"1h30m"`, `"300ms"`, `"1.5s"`, `"-2m"`, `"0"`) as Go's `time.ParseDuration`
- * does, into milliseconds (fractional below 1 ms). Throws RunnerError `invalid_argument` naming what is wrong.
+ * Parses a Go duration string (`"1h30m"`, `"300ms"`, `"1.5s"`, `".5s"`, `"-2m"`, `"0"`) as Go's
+ * `time.ParseDuration` does, into milliseconds (fractional below 1 ms). Units ns, us, µs (micro sign or Greek
+ * mu), ms, s, m, h. Throws RunnerError `invalid_argument` naming what is wrong. The project's one Go-duration
+ * parser: config.toml values, job variables (`RUNNER_SCRIPT_TIMEOUT`) and plugin configs all come here.
  */
 export function parseGoDuration(text: string): number {
   return parseGoDurationNs(text) / NS_PER_MS;
@@ -51,12 +53,22 @@ function parseGoDurationNs(text: string): number {
   return neg ? -total : total;
 }
 
+/** {@link parseGoDuration}, but undefined instead of an error (for optional variables that fall back to a default). */
+export function tryParseGoDuration(text: string | undefined): number | undefined {
+  if (text === undefined || text === '') return undefined;
+  try {
+    return parseGoDuration(text);
+  } catch {
+    return undefined;
+  }
+}
+
 function invalid(text: string, why: string): RunnerError {
   return new RunnerError('invalid_argument', `invalid duration ${JSON.stringify(text)}: ${why}`);
 }
 
 /** Formats milliseconds the way Go prints a `time.Duration` (`1h30m0s`, `300ms`, `1.5s`, `0s`), for messages. */
-export function formatDuration(ms: number): string {
+export function formatGoDuration(ms: number): string {
   if (ms === 0) return '0s';
   const sign = ms < 0 ? '-' : '';
   let rest = Math.abs(ms);
