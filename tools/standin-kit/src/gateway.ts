@@ -13,6 +13,8 @@ export interface GatewayOptions {
   hostKey: string;
   /** Decides whether `user` may log in with the public key `blob` now (pushed keys, key pairs, metadata keys). */
   allows(user: string, blob: Buffer): boolean;
+  /** Decides whether `user` may log in with `password` (static credentials, as Azure's admin password); absent: no password logins. */
+  allowsPassword?(user: string, password: string): boolean;
   /** How to log in to the machine behind the instance. */
   upstream(): Promise<ConnectConfig>;
   logger: Logger;
@@ -75,12 +77,14 @@ function serveConnection(client: Connection, options: GatewayOptions, live: Set<
   client.on('error', () => {
     // a client that goes away abruptly is not an error of the instance
   });
+  const methods: ('publickey' | 'password')[] = options.allowsPassword ? ['publickey', 'password'] : ['publickey'];
   client.on('authentication', (ctx) => {
-    if (ctx.method !== 'publickey' || !options.allows(ctx.username, ctx.key.data)) return ctx.reject(['publickey']);
+    if (ctx.method === 'password' && options.allowsPassword) return options.allowsPassword(ctx.username, ctx.password) ? ctx.accept() : ctx.reject(methods);
+    if (ctx.method !== 'publickey' || !options.allows(ctx.username, ctx.key.data)) return ctx.reject(methods);
     // Without a signature the client only asks whether the key would be accepted.
     if (!ctx.signature || !ctx.blob) return ctx.accept();
     if (verifies(ctx.key.data, ctx.blob, ctx.signature, ctx.hashAlgo)) ctx.accept();
-    else ctx.reject(['publickey']);
+    else ctx.reject(methods);
   });
   client.on('ready', () => {
     upstream = connectUpstream(options.upstream());
