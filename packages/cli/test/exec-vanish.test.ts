@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
-import { descendants, tmpDir, waitFor } from '@fleetrunner/testing';
+import { descendants, killAll, localInstancePid, tmpDir, waitFor } from '@fleetrunner/testing';
 import { job, jobLog, runExec, sandbox, writeTree } from './exec-harness.js';
 
 /**
@@ -12,22 +12,7 @@ import { job, jobLog, runExec, sandbox, writeTree } from './exec-harness.js';
  */
 function vanish(root: number): void {
   const pids = [root, ...descendants(root)];
-  for (const sig of ['SIGSTOP', 'SIGKILL'] as const) {
-    for (const pid of pids) {
-      try {
-        process.kill(pid, sig);
-      } catch {
-        // already gone
-      }
-    }
-  }
-}
-
-function instancePid(instanceDir: string): number {
-  const rec: unknown = JSON.parse(readFileSync(join(instanceDir, 'instance.json'), 'utf8'));
-  const pid = typeof rec === 'object' && rec !== null ? (rec as { pid?: unknown }).pid : undefined;
-  if (typeof pid !== 'number' || pid <= 0) throw new Error(`no pid in ${instanceDir}/instance.json`);
-  return pid;
+  for (const sig of ['SIGSTOP', 'SIGKILL'] as const) killAll(pids, sig);
 }
 
 t.test('an instance that vanishes mid-job: runner_system_failure, and the next job runs elsewhere', async (t) => {
@@ -50,7 +35,7 @@ survivor:
   });
   const run = await runExec(t, box, project, [], 60_000, async () => {
     await waitFor(() => readFileSync(marker, 'utf8').trim(), { what: 'the doomed job to start', timeoutMs: 30_000 });
-    vanish(instancePid(readFileSync(marker, 'utf8').trim()));
+    vanish(localInstancePid(readFileSync(marker, 'utf8').trim()));
   });
   t.equal(run.code, 1, 'the pipeline fails');
   const doomed = job(run, 'doomed');

@@ -2,6 +2,6 @@ export { tmpDir, type Teardownable } from './tmp-dir.js';
 export { waitFor, type WaitForOptions } from './wait-for.js';
 export { ensureShUser, type ShUser } from './users.js';
 export { startSshd, type StartSshdOptions, type SshdHandle } from './sshd.js';
-export { killTree, descendants } from './process-tree.js';
+export { killTree, killAll, descendants, localInstancePid } from './process-tree.js';
 export { sshConnect, sshExec, connectConfigOf, type ExecResult } from './ssh-client.js';
 export { generateEd25519 } from './ed25519.js';

@@ -1,4 +1,5 @@
 import { readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
 
 function parentOf(pid: number): number | undefined {
   try {
@@ -37,11 +38,24 @@ export function descendants(root: number): number[] {
  * dies). OpenSSH's per-connection processes start sessions of their own, so a process-group kill misses them.
  */
 export function killTree(root: number, signal: NodeJS.Signals = 'SIGKILL'): void {
-  for (const pid of [...descendants(root).reverse(), root]) {
+  killAll([...descendants(root).reverse(), root], signal);
+}
+
+/** Sends `signal` to each pid in order, skipping the ones already gone. */
+export function killAll(pids: readonly number[], signal: NodeJS.Signals = 'SIGKILL'): void {
+  for (const pid of pids) {
     try {
       process.kill(pid, signal);
     } catch {
       // already gone
     }
   }
+}
+
+/** The pid of a `local` plugin instance's server process, from the `instance.json` in its directory. */
+export function localInstancePid(instanceDir: string): number {
+  const rec: unknown = JSON.parse(readFileSync(join(instanceDir, 'instance.json'), 'utf8'));
+  const pid = typeof rec === 'object' && rec !== null ? (rec as { pid?: unknown }).pid : undefined;
+  if (typeof pid !== 'number' || pid <= 0) throw new Error(`no pid in ${instanceDir}/instance.json`);
+  return pid;
 }
