@@ -70,7 +70,11 @@ t.test('errors in ARM shape: missing scale set, quota, failed operation, throttl
   const list = async () => {
     for await (const _ of compute.virtualMachineScaleSetVMs.list(RG, 'flex')) void _;
   };
-  t.match(await sdkError(list()), { code: 'OperationNotAllowed', message: /Operation 'VirtualMachineScaleSets.virtualMachines.GET' is not allowed on Virtual Machine Scale Set 'flex'/ });
+  // The paged list keeps ARM's code but not its message (the SDK's own "Pagination failed with unexpected statusCode").
+  t.match(await sdkError(list()), { code: 'OperationNotAllowed', statusCode: 409 });
+  const raw = await compute.virtualMachineScaleSetVMs.list(RG, 'flex').byPage().next().catch((e: unknown) => e);
+  t.ok(raw instanceof Error);
+  t.match(await sdkError(compute.virtualMachineScaleSetVMs.getInstanceView(RG, 'flex', '0')), { code: 'OperationNotAllowed', message: /Operation 'VirtualMachineScaleSets.virtualMachines.GET' is not allowed on Virtual Machine Scale Set 'flex'/ });
   const wrong = clients(s, credentialOf(s, 'not-the-secret')).compute;
   t.match(await sdkError(wrong.virtualMachineScaleSets.get(RG, 'runners')), { message: /AADSTS7000215: Invalid client secret provided/ });
   const res = await fetch(`${s.endpoint}/subscriptions/${s.subscriptionId}/resourceGroups/${RG}/providers/Microsoft.Compute/virtualMachineScaleSets/runners?api-version=2026-03-01`).catch((e: unknown) => e);
