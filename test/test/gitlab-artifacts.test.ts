@@ -20,7 +20,7 @@ async function running(t: Test, o: GitLabStandinOptions = {}, clock?: FakeClock)
   });
   const take = async (): Promise<JobPayload> => {
     s.enqueueJob({});
-    const job = await c.requestJob();
+    const { job } = await c.requestJob();
     if (!job) throw new Error('no job');
     await c.updateJob(job, { state: 'running' });
     return job;

@@ -60,15 +60,15 @@ t.test('job request: 204 with a queue version, a held long poll released by a ne
   const s = await standin(t, { longPollMs: 60_000 });
   const { token } = s.registerRunner();
   const c = client(s, token);
-  t.equal(await c.requestJob(), undefined, 'no job: 204');
+  t.equal((await c.requestJob()).job, undefined, 'no job: 204');
   t.not(c.lastUpdate, '', 'X-GitLab-Last-Update remembered');
 
   const held = c.requestJob();
   await s.waitFor(() => s.heldRequests === 1);
   t.pass('the second request (last_update = queue version) is held');
   const queued = s.enqueueJob({ script: ['echo one'] });
-  t.equal(await held, undefined, 'the hold ends with 204 when the queue changes');
-  const job = await c.requestJob();
+  t.equal((await held).job, undefined, 'the hold ends with 204 when the queue changes');
+  const { job } = await c.requestJob();
   t.equal(job?.id, queued.id, '201 with the job');
   t.equal(job?.token, queued.token);
   t.same(job?.steps[0]?.script, ['echo one']);
@@ -117,7 +117,7 @@ t.test('Retry-After is honoured on the injected clock', async (t) => {
   t.equal(s.requests.length, before, 'no second request yet');
   await clock.advance(1);
   t.equal(clock.pendingTimers, 0, 'the wait ended at 7 s');
-  t.equal(await result, undefined, 'the retried request succeeded (204)');
+  t.match(await result, { job: undefined, status: 204, retries: 1 }, 'the retried request succeeded (204), and says it was retried');
   t.same(
     s.requests.slice(-2).map((r) => r.status),
     [429, 204],
@@ -132,7 +132,7 @@ t.test('a runner without access gets auth_failed; a server that keeps failing re
   const seen: RetryEvent[] = [];
   s.failNext({ method: 'POST', path: '/api/v4/jobs/request', status: 503, body: { message: '503 Service Unavailable' }, times: 5 });
   const c = client(s, token, { clock, onRetry: autoRetry(clock, seen), random: () => 0.5 });
-  t.equal(await c.requestJob(), undefined);
+  t.equal((await c.requestJob()).job, undefined);
   t.same(
     seen.map((e) => [e.attempt, e.source, e.delayMs]),
     [
@@ -168,5 +168,5 @@ t.test('a malformed job is reported naming the field, failed with a reason, and 
   t.equal(fin.outcome, 'ok');
   t.match(s.finalStateOf(bad.id), { state: 'failed', failureReason: 'runner_system_failure' });
   t.match(s.traceOf(bad.id), /invalid job payload: steps\[0\]\.when: unsupported value "sometimes"/);
-  t.equal(await c.requestJob(), undefined, 'the next poll works');
+  t.equal((await c.requestJob()).job, undefined, 'the next poll works');
 });

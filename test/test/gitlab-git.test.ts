@@ -34,7 +34,7 @@ t.test('the job clones its repository through the stand-in with the real git CLI
   const { token } = s.registerRunner();
   const c = new GitLabClient({ url: s.url, token });
   s.enqueueJob({ repo: 'group/project' });
-  const job = await c.requestJob();
+  const { job } = await c.requestJob();
   if (!job) throw new Error('no job');
   await c.updateJob(job, { state: 'running' });
   t.match(job.gitInfo.repoUrl, new RegExp(`^http://gitlab-ci-token:${job.token}@127\\.0\\.0\\.1:\\d+/group/project\\.git$`));

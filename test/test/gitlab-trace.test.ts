@@ -21,7 +21,7 @@ async function setup(t: Test, o: { standin?: GitLabStandinOptions; spec?: JobSpe
   const { token } = s.registerRunner();
   const c = new GitLabClient({ url: s.url, token });
   s.enqueueJob(o.spec ?? {});
-  const job = await c.requestJob();
+  const { job } = await c.requestJob();
   if (!job) throw new Error('no job handed out');
   t.equal((await c.updateJob(job, { state: 'running' })).outcome, 'ok', 'job accepted');
   const clock = new FakeClock();

@@ -39,6 +39,8 @@ export interface RunConfigOptions {
   deleteOnShutdown?: boolean;
   /** Extra TOML lines for the runner entry (before its tables). */
   runnerExtra?: string;
+  /** Extra `[runners.autoscaler]` keys, as TOML. */
+  autoscalerExtra?: string;
   /** Extra `[[runners]]` entries, as TOML. */
   moreRunners?: string;
   idleCount?: number;
@@ -69,6 +71,7 @@ update_interval_when_expecting = "250ms"
 shutdown_deletion_interval = "250ms"
 deletion_retry_interval = "1s"
 delete_instances_on_shutdown = ${o.deleteOnShutdown ?? true}
+${o.autoscalerExtra ?? ''}
 [runners.autoscaler.plugin_config]
 mode = "${o.mode ?? 'ssh2'}"
 subnet = "${o.subnet}"

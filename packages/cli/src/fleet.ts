@@ -85,6 +85,13 @@ export async function startFleet(a: AutoscalerConfig, options: FleetOptions): Pr
         stateStorage: { enabled: a.stateStorage.enabled && Boolean(stateDir), ...(stateDir ? { dir: stateDir } : {}), keepInstanceWithAcquisitions: a.stateStorage.keepInstanceWithAcquisitions },
         policies: a.policies,
         instanceGroup: { pluginConfig: a.pluginConfig, connector },
+        histogramBuckets: {
+          creationSeconds: a.buckets.instanceCreation,
+          isRunningSeconds: a.buckets.instanceIsRunning,
+          readinessSeconds: a.buckets.instanceReadiness,
+          deletionSeconds: a.buckets.instanceDeletion,
+          lifeSeconds: a.buckets.instanceLifeDuration,
+        },
       },
       {
         logger,

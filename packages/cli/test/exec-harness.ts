@@ -54,7 +54,11 @@ export interface SandboxOptions {
   mode?: 'ssh2' | 'sshd';
   capacityPerInstance?: number;
   maxInstances?: number;
+  /** `max_use_count`; default 0 (unlimited). */
+  maxUseCount?: number;
   shell?: 'bash' | 'sh';
+  /** Extra `[[runners]]` lines (TOML), e.g. `pre_build_script = "…"`. */
+  runnerExtra?: string;
 }
 
 /**
@@ -75,10 +79,12 @@ url = "http://localhost"
 token = "exec-test"
 executor = "instance"
 shell = "${o.shell ?? 'bash'}"
+${o.runnerExtra ?? ''}
 [runners.autoscaler]
 plugin = "local"
 capacity_per_instance = ${o.capacityPerInstance ?? 2}
 max_instances = ${o.maxInstances ?? 2}
+max_use_count = ${o.maxUseCount ?? 0}
 delete_instances_on_shutdown = true
 update_interval = "1s"
 update_interval_when_expecting = "250ms"

@@ -1,7 +1,7 @@
 // Generated stage scripts run for real under dash (/bin/sh) and bash, fed on stdin like over SSH.
 /* eslint-disable no-control-regex -- job log lines carry ANSI escapes */
 import t from 'tap';
-import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { generateStageScript, fileVariablePath, type ShellName, type JobVariable, type ScriptInput, type StageName } from '../src/shell/index.js';
@@ -238,36 +238,6 @@ t.test('prepare_script under sh never hits "eval: Running on ... not found"', as
     t.equal(r.stderr, '', `legacy=${legacy}: nothing on stderr`);
     t.match(r.stdout, `\nRunning on ${hostname()} via runner-manager-1 'quoted'...\n`, `legacy=${legacy}: hostname line`);
   }
-});
-
-t.test('cache and artifact stages run helper commands behind a gitlab-runner probe', async (t) => {
-  const shell: ShellName = 'sh';
-  const helper = {
-    notice: 'Downloading artifacts for build (7)...',
-    argv: ['gitlab-runner', 'artifacts-downloader', '--token', 'dep-token-777'],
-    env: { PRESIGNED: 'https://bucket/presigned-secret' },
-  };
-  const input = job(shell, { input: { helperCommands: { download_artifacts: [helper], restore_cache: [{ argv: ['false'], failureWarning: 'Failed to extract cache' }] } } });
-  const home = await prepared(t, input);
-  const bin = join(home, 'bin');
-  mkdirSync(bin);
-  const missing = await runScript(shell, script('download_artifacts', input), home);
-  t.equal(missing.code, 0, 'a missing helper only warns');
-  t.match(plain(missing.stdout), 'Missing gitlab-runner. Artifacts downloading is disabled.');
-
-  const fake = join(bin, 'gitlab-runner');
-  writeFileSync(fake, '#!/bin/sh\n[ "$1" = --version ] && exit 0\necho "helper $1 env=${#PRESIGNED}"\n');
-  chmodSync(fake, 0o755);
-  const path = `${bin}:${process.env['PATH'] ?? '/usr/bin:/bin'}`;
-  const ran = await runScript(shell, script('download_artifacts', input), home, { PATH: path });
-  t.equal(ran.code, 0, ran.stderr);
-  t.match(plain(ran.stdout), 'Downloading artifacts for build (7)...\nhelper artifacts-downloader env=31\n');
-  t.notMatch(ran.all, 'dep-token-777', 'tokens in helper arguments are not echoed');
-  t.notMatch(ran.all, 'presigned-secret');
-  const warned = await runScript(shell, script('restore_cache', input), home, { PATH: path });
-  t.equal(warned.code, 0, 'a best-effort helper failure does not fail the stage');
-  t.match(plain(warned.stdout), 'Failed to extract cache');
-  t.equal(generateStageScript('archive_cache', input), null, 'no commands: stage skipped');
 });
 
 t.test('a release step is expanded by the runner before it runs (upstream behaviour)', async (t) => {

@@ -23,6 +23,15 @@ export interface CallOptions {
   signal?: AbortSignal;
 }
 
+/** What one `jobs/request` got: the job (201), none (204 or another status), the request's own status. */
+export interface JobRequestResult {
+  job?: JobPayload;
+  /** HTTP status of the last attempt. */
+  status: number;
+  /** Attempts retried after a retryable status (429, 5xx) within this request. */
+  retries: number;
+}
+
 /** Runner credentials as GitLab returns them from verify, register and reset. */
 export interface RunnerCredentials {
   /** Runner id; absent from legacy plain-text verify responses and token resets. */
@@ -137,32 +146,44 @@ export class GitLabClient {
   }
 
   /**
-   * `POST jobs/request` (long poll): a validated job on 201, undefined on 204. 403 → `auth_failed`; transport
-   * failure → `unavailable`/`connection_refused` (both count against runner health). Other statuses (503 after
-   * retries, 409, …) are logged and read as "no job". A malformed payload throws a JobPayloadError naming the
-   * field, with the job's id and token when readable so the job can be failed.
+   * `POST jobs/request` (long poll): a validated job on 201, none on 204, with this request's own HTTP status and
+   * whether it was retried (for back-off and the adaptive request limit: concurrent requests each get theirs).
+   * 403 → `auth_failed`; transport failure → `unavailable`/`connection_refused` (both count against runner health).
+   * Other statuses (503 after retries, 409, …) are logged and read as "no job". A malformed payload throws a
+   * JobPayloadError naming the field, with the job's id and token when readable so the job can be failed.
    */
-  async requestJob(options: CallOptions & { session?: WireJobRequest['session'] } = {}): Promise<JobPayload | undefined> {
+  async requestJob(options: CallOptions & { session?: WireJobRequest['session'] } = {}): Promise<JobRequestResult> {
     const body: WireJobRequest = { info: this.info, token: this.token };
     if (this.systemId) body.system_id = this.systemId;
     if (this.transport.lastUpdate) body.last_update = this.transport.lastUpdate;
     if (options.session) body.session = options.session;
-    const res = await this.sendJson('request_job', 'POST', 'jobs/request', body, options);
-    if (res.status === 204) {
+    let retries = 0;
+    const text = JSON.stringify(body);
+    const res = await this.transport.send({
+      endpoint: 'request_job',
+      method: 'POST',
+      path: 'jobs/request',
+      headers: { ...JSON_HEADERS, 'RUNNER-TOKEN': this.token },
+      body: () => text,
+      onRetry: () => retries++,
+      ...signalOf(options),
+    });
+    const status = res.status;
+    if (status === 204) {
       await discard(res);
-      return undefined;
+      return { status, retries };
     }
-    if (res.status === 403) throw await failure('requesting job', res, 'forbidden');
-    if (res.status !== 201) {
-      this.logger.warn('checking for jobs... failed', { status: res.status, message: await messageOf(res) });
-      return undefined;
+    if (status === 403) throw await failure('requesting job', res, 'forbidden');
+    if (status !== 201) {
+      this.logger.warn('checking for jobs... failed', { status, message: await messageOf(res) });
+      return { status, retries };
     }
     if (!isJson(res)) {
       // Never quote this body: it is a job payload (job token, variables, credentials), whatever its type says.
       await discard(res);
       throw new RunnerError('invalid_argument', `requesting job: HTTP 201 with unexpected content type ${res.headers.get('content-type') ?? '(none)'}`, { details: { status: 201 } });
     }
-    return parseJobPayload(await readJson(res, 'requesting job'));
+    return { job: parseJobPayload(await readJson(res, 'requesting job')), status, retries };
   }
 
   /**

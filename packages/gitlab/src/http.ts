@@ -34,6 +34,16 @@ export interface ApiRequest {
    */
   secrets?: readonly string[];
   signal?: AbortSignal;
+  /** Told before each wait between two attempts of this request (besides the transport's `onRetry`). */
+  onRetry?: (event: RetryEvent) => void;
+}
+
+/** Told of the response a request ended with (after its retries) and how long it took: for metrics. Must not throw. */
+export interface ResponseEvent {
+  endpoint: string;
+  method: ApiRequest['method'];
+  status: number;
+  durationMs: number;
 }
 
 /** Told before each wait between two attempts. */
@@ -65,6 +75,7 @@ export interface ApiTransportOptions {
   /** See {@link DEFAULT_RESPONSE_HEADER_TIMEOUT_MS}; ms, default 10 minutes. */
   responseHeaderTimeoutMs?: number;
   onRetry?: (event: RetryEvent) => void;
+  onResponse?: (event: ResponseEvent) => void;
 }
 
 /** Normalises a GitLab base URL as GitLab Runner does: only http(s), no trailing `/`, no legacy `/ci`. */
@@ -97,6 +108,7 @@ export class ApiTransport {
   private readonly random: () => number;
   private readonly headerTimeoutMs: number;
   private readonly onRetry: ((event: RetryEvent) => void) | undefined;
+  private readonly onResponse: ((event: ResponseEvent) => void) | undefined;
   /** The last `X-GitLab-Last-Update` value seen on any response. */
   lastUpdate = '';
 
@@ -110,6 +122,7 @@ export class ApiTransport {
     this.random = options.random ?? Math.random;
     this.headerTimeoutMs = options.responseHeaderTimeoutMs ?? DEFAULT_RESPONSE_HEADER_TIMEOUT_MS;
     this.onRetry = options.onRetry;
+    this.onResponse = options.onResponse;
   }
 
   /**
@@ -119,17 +132,23 @@ export class ApiTransport {
    */
   async send(req: ApiRequest): Promise<Response> {
     const url = /^https?:\/\//.test(req.path) ? req.path : this.apiUrl + req.path;
+    const started = this.clock.now();
     for (let attempt = 1; ; attempt++) {
       const res = await this.once(url, req);
       responseSecrets.set(res, secretsOf(req));
       this.rememberLastUpdate(res);
-      if (req.retry === false || attempt >= this.maxAttempts || !isRetryableStatus(res.status)) return res;
+      if (req.retry === false || attempt >= this.maxAttempts || !isRetryableStatus(res.status)) {
+        this.onResponse?.({ endpoint: req.endpoint, method: req.method, status: res.status, durationMs: this.clock.now() - started });
+        return res;
+      }
       await discard(res);
       const hint = serverRetryDelay(res.headers, this.clock.now());
       const delayMs = hint?.delayMs ?? backoffDelay(attempt - 1, this.random);
       const source = hint?.source ?? 'backoff';
       this.logger.info('waiting before making the next call', { endpoint: req.endpoint, status: res.status, attempt, delayMs });
-      this.onRetry?.({ endpoint: req.endpoint, method: req.method, status: res.status, attempt, delayMs, source });
+      const event: RetryEvent = { endpoint: req.endpoint, method: req.method, status: res.status, attempt, delayMs, source };
+      this.onRetry?.(event);
+      req.onRetry?.(event);
       await this.clock.sleep(delayMs, req.signal ? { signal: req.signal } : {});
     }
   }

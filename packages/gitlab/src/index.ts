@@ -2,11 +2,12 @@ export {
   GitLabClient,
   type GitLabClientOptions,
   type CallOptions,
+  type JobRequestResult,
   type RunnerCredentials,
   type JobUpdate,
   type RegisterParameters,
 } from './client.js';
-export { ApiTransport, normalizeBaseUrl, DEFAULT_RESPONSE_HEADER_TIMEOUT_MS, type ApiTransportOptions, type ApiRequest, type BodySource, type RetryEvent } from './http.js';
+export { ApiTransport, normalizeBaseUrl, DEFAULT_RESPONSE_HEADER_TIMEOUT_MS, type ApiTransportOptions, type ApiRequest, type BodySource, type RetryEvent, type ResponseEvent } from './http.js';
 export { isRetryableStatus, serverRetryDelay, backoffDelay, DEFAULT_MAX_ATTEMPTS } from './retry.js';
 export {
   MAX_UPDATE_INTERVAL_MS,

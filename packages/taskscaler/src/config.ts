@@ -71,7 +71,7 @@ export interface TaskscalerConfig {
 }
 
 /** The histograms in `stats().histograms`. */
-export type HistogramName = 'creationSeconds' | 'readinessSeconds' | 'deletionSeconds' | 'lifeSeconds';
+export type HistogramName = 'creationSeconds' | 'isRunningSeconds' | 'readinessSeconds' | 'deletionSeconds' | 'lifeSeconds';
 
 /** {@link TaskscalerConfig} with every default applied and checked. */
 export interface ResolvedConfig {
@@ -165,7 +165,8 @@ export function resolveConfig(c: TaskscalerConfig): ResolvedConfig {
     requestTimeoutMs: duration('request_timeout', c.requestTimeoutMs, 10 * MINUTE),
     hookConcurrency: count('hook_concurrency', c.hookConcurrency, 16),
     histogramBuckets: {
-      creationSeconds: buckets('instance_is_running_time_buckets', c.histogramBuckets?.creationSeconds),
+      creationSeconds: buckets('instance_creation_time_buckets', c.histogramBuckets?.creationSeconds),
+      isRunningSeconds: buckets('instance_is_running_time_buckets', c.histogramBuckets?.isRunningSeconds),
       readinessSeconds: buckets('instance_readiness_time_buckets', c.histogramBuckets?.readinessSeconds),
       deletionSeconds: buckets('instance_deletion_time_buckets', c.histogramBuckets?.deletionSeconds),
       lifeSeconds: buckets('instance_life_duration_buckets', c.histogramBuckets?.lifeSeconds),

@@ -20,6 +20,7 @@ export interface Context {
   readonly counters: TaskscalerCounters;
   readonly histograms: {
     creationSeconds: Histogram;
+    isRunningSeconds: Histogram;
     readinessSeconds: Histogram;
     deletionSeconds: Histogram;
     lifeSeconds: Histogram;

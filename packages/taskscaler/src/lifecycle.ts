@@ -113,7 +113,11 @@ export class Lifecycle implements SlotSupport {
         return;
       case 'running':
         if (r.state !== 'creating') return;
-        if (r.cause === 'requested') histograms.creationSeconds.observe((clock.now() - r.createdAt) / 1000);
+        if (r.cause === 'requested') {
+          const seconds = (clock.now() - r.createdAt) / 1000;
+          histograms.creationSeconds.observe(seconds);
+          histograms.isRunningSeconds.observe(seconds);
+        }
         this.startReadiness(r);
         return;
       case 'deleting':

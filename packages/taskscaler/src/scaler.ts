@@ -65,6 +65,7 @@ export class Scaler implements Taskscaler {
       counters: newCounters(),
       histograms: {
         creationSeconds: new Histogram(config.histogramBuckets.creationSeconds),
+        isRunningSeconds: new Histogram(config.histogramBuckets.isRunningSeconds),
         readinessSeconds: new Histogram(config.histogramBuckets.readinessSeconds),
         deletionSeconds: new Histogram(config.histogramBuckets.deletionSeconds),
         lifeSeconds: new Histogram(config.histogramBuckets.lifeSeconds),

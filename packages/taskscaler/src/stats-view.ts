@@ -44,6 +44,7 @@ export function buildStats(s: Scaler): TaskscalerStats {
     counters: { ...counters },
     histograms: {
       creationSeconds: histograms.creationSeconds.snapshot(),
+      isRunningSeconds: histograms.isRunningSeconds.snapshot(),
       readinessSeconds: histograms.readinessSeconds.snapshot(),
       deletionSeconds: histograms.deletionSeconds.snapshot(),
       lifeSeconds: histograms.lifeSeconds.snapshot(),

@@ -95,6 +95,8 @@ export interface TaskscalerStats {
   histograms: {
     /** Asked for → reported running. */
     creationSeconds: HistogramSnapshot;
+    /** The same interval in its own buckets (`instance_is_running_time_buckets`). */
+    isRunningSeconds: HistogramSnapshot;
     /** Asked for (or first seen) → ready. */
     readinessSeconds: HistogramSnapshot;
     /** Marked for removal → gone from `update`. */

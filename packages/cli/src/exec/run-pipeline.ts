@@ -1,9 +1,18 @@
 import { hostname } from 'node:os';
 import { linkSignals, toRunnerError, type Clock, type Logger } from '@fleetrunner/common';
-import { LocalArtifactBackend, runJob, type ArchiveStore, type ExecutorSettings, type JobResult as ExecJobResult, type StageRecord } from '@fleetrunner/executor';
+import type { RunnerEntry } from '@fleetrunner/config';
+import {
+  LocalArtifactBackend,
+  runFleetJob,
+  waitForSlot,
+  type ArchiveStore,
+  type InstanceFleet,
+  type JobResult as ExecJobResult,
+  type RunnerIdentity,
+  type SlotTicket,
+  type StageRecord,
+} from '@fleetrunner/executor';
 import { StreamMasker, errorLine, type JobDependency } from '@fleetrunner/gitlab';
-import type { Fleet } from '../fleet.js';
-import { prepareInstance } from '../run/build-prepare.js';
 import { payloadOf } from './payload.js';
 import type { Pipeline, PlannedJob, Schedule } from './pipeline/index.js';
 import { LowestFree } from './slots.js';
@@ -31,8 +40,13 @@ export interface JobReport {
 export interface PipelineRunOptions {
   pipeline: Pipeline;
   schedule: Schedule;
-  fleet: Fleet;
-  settings: ExecutorSettings;
+  fleet: InstanceFleet;
+  /** The `[[runners]]` entry: executor settings, scripts, timeouts and checks come from it as in `runner run`. */
+  entry: RunnerEntry;
+  /** Short token and version (the manager host name is filled in). */
+  identity: Omit<RunnerIdentity, 'managerHostname'>;
+  /** How often a job waiting for a free slot tries again, ms (it also tries whenever a job ends). */
+  slotRetryMs: number;
   /** Max jobs at once (`concurrent`, and the runner's `limit` when lower). */
   concurrent: number;
   cache: ArchiveStore;
@@ -46,8 +60,10 @@ export interface PipelineRunOptions {
 }
 
 /**
- * Runs the scheduled jobs of a local pipeline through the real path — taskscaler acquisition, SSH connector,
- * executor — at most `concurrent` at once, and returns a report per job in pipeline order.
+ * Runs the scheduled jobs of a local pipeline through the job path `runner run` uses (runFleetJob: settings from the
+ * runner entry, unsupported-job check, slot ticket → acquire + dial, executor), at most `concurrent` at once, and
+ * returns a report per job in pipeline order. A job for which no slot is free waits for one (as a pending job
+ * waits at GitLab) instead of failing.
  */
 export async function runPipeline(o: PipelineRunOptions): Promise<JobReport[]> {
   const reports = new Map<string, JobReport>();
@@ -57,6 +73,8 @@ export async function runPipeline(o: PipelineRunOptions): Promise<JobReport[]> {
   const projectIds = new LowestFree();
   const files = sourceFileList(o.pipeline.projectDir);
   const managerHostname = hostname();
+  // Wakes the jobs waiting for a slot whenever a job ends (its instance may be freed or deleted soon after).
+  let jobEnded = deferred();
 
   const runOne = async (job: PlannedJob): Promise<void> => {
     const key = `exec-${job.name}-${o.clock.now()}`;
@@ -75,41 +93,44 @@ export async function runPipeline(o: PipelineRunOptions): Promise<JobReport[]> {
     const cid = concurrentIds.take();
     const pid = projectIds.take();
     const link = linkSignals(o.signal);
+    let ticket: SlotTicket | undefined;
     let result: ExecJobResult;
     try {
       log(`Running with fleetrunner on ${managerHostname}\n`);
-      log(`Preparing the "instance" executor\n`);
-      const { acquisition: acq, connection } = await prepareInstance({ fleet: o.fleet, key, log, clock: o.clock, signal: link.signal });
-      report.instanceId = acq.instanceId;
-      report.slot = acq.slot;
-      report.startedAt = new Date(o.clock.now()).toISOString();
-      o.onJobStart?.(job, { instanceId: acq.instanceId, slot: acq.slot });
-      result = await runJob({
+      ticket = await waitForSlot(o.fleet, key, { clock: o.clock, retryMs: o.slotRetryMs, signal: link.signal, capacityChanged: () => jobEnded.promise });
+      result = await runFleetJob({
+        entry: o.entry,
+        identity: { ...o.identity, managerHostname },
+        ticket,
         payload,
-        connection,
-        instanceId: acq.instanceId,
-        slot: acq.slot,
         concurrentId: cid,
         concurrentProjectId: pid,
-        settings: { ...o.settings, managerHostname },
-        log: { write: log },
+        log,
         artifacts: new LocalArtifactBackend(o.artifacts, payload.id),
         cache: o.cache,
         clock: o.clock,
         logger: o.logger,
         abortSignal: link.signal,
-        lostSignal: acq.signal,
         sourceArchive: () => sourceArchive(o.pipeline.projectDir, files),
+        onPrepared: ({ acquisition: acq }) => {
+          report.instanceId = acq.instanceId;
+          report.slot = acq.slot;
+          report.startedAt = new Date(o.clock.now()).toISOString();
+          o.onJobStart?.(job, { instanceId: acq.instanceId, slot: acq.slot });
+        },
       });
     } catch (err) {
       const e = toRunnerError(err);
       log(errorLine(`Job failed (system failure): ${e.message}`));
       result = { status: 'failed', failureReason: 'runner_system_failure', message: e.message, stages: [], durationMs: o.clock.now() - started };
     } finally {
-      o.fleet.taskscaler.release(key);
+      ticket?.release();
       link.dispose();
       concurrentIds.give(cid);
       projectIds.give(pid);
+      const ended = jobEnded;
+      jobEnded = deferred();
+      ended.resolve();
     }
     chunks.push(masker.flush());
     report.log = Buffer.concat(chunks).toString();
@@ -158,4 +179,10 @@ export async function runPipeline(o: PipelineRunOptions): Promise<JobReport[]> {
         log: '',
       },
   );
+}
+
+function deferred(): { promise: Promise<void>; resolve(): void } {
+  let resolve!: () => void;
+  const promise = new Promise<void>((r) => (resolve = r));
+  return { promise, resolve };
 }

@@ -1,9 +1,7 @@
 import { Backoff, RunnerError, linkSignals, toRunnerError, type Clock, type Logger } from '@fleetrunner/common';
-import { LocalArchiveStore, projectCacheDir, runJob, type JobResult } from '@fleetrunner/executor';
-import { JobTrace, MAX_UPDATE_INTERVAL_MS, errorLine, sectionEnd, sectionHeader, warningLine, type FinalUpdateResult, type JobOutcome, type JobPayload, type UpdateJobResult } from '@fleetrunner/gitlab';
-import type { Fleet } from '../fleet.js';
-import { prepareInstance, type PreparedInstance } from './build-prepare.js';
-import { executorSettings, traceFlags, unsupportedJob } from './executor-settings.js';
+import { LocalArchiveStore, projectCacheDir, runFleetJob, type JobResult, type SlotTicket } from '@fleetrunner/executor';
+import { JobTrace, MAX_UPDATE_INTERVAL_MS, errorLine, type FinalUpdateResult, type JobOutcome, type JobPayload, type UpdateJobResult } from '@fleetrunner/gitlab';
+import { traceFlags } from './executor-settings.js';
 import { GitLabArtifactBackend } from './gitlab-artifacts.js';
 import type { ManagerMetrics } from './manager-metrics.js';
 import type { RunnerState } from './runner-state.js';
@@ -16,16 +14,15 @@ export interface RunningBuild {
   /** The job's page: `<url>/<project>/-/jobs/<id>`. */
   readonly url: string;
   state: 'preparing' | 'running' | 'finishing';
-  /** The log section being run (`step_script`, …). */
+  /** The stage being run (`step_script`, …), from the executor's stage events. */
   stage: string;
 }
 
 /** Everything one job needs from the manager. */
 export interface BuildOptions {
   runner: RunnerState;
-  fleet: Fleet;
-  /** The taskscaler key reserved before the request; released when the build ends. */
-  key: string;
+  /** The slot reserved before the request; released when the build ends. */
+  ticket: SlotTicket;
   job: JobPayload;
   clock: Clock;
   logger: Logger;
@@ -45,8 +42,6 @@ export interface BuildOptions {
   /** Fires when the manager fails this job (an error escaped from its code): it stops as a system failure. */
   failSignal?: AbortSignal;
 }
-
-const SECTION_START = /section_start:\d+:([A-Za-z0-9_.-]+)/g;
 
 /**
  * Runs one job GitLab handed out, from the two-phase commit to the final update (spec §3.1 step 4, §3.2): record it
@@ -85,7 +80,7 @@ export async function runBuild(o: BuildOptions): Promise<void> {
   } catch (err) {
     log.error('running the job failed', { error: toRunnerError(err).message });
   } finally {
-    o.fleet.taskscaler.release(o.key);
+    o.ticket.release();
     if (reported) await runner.inflight.remove(job.id);
     else log.error('the job stays recorded as in flight: GitLab may still have it as running; the next start of the manager fails it', { file: runner.inflight.file });
   }
@@ -133,11 +128,7 @@ async function traced(o: BuildOptions, record: RunningBuild, log: Logger, cancel
     // GitLab's interval from the acceptance answer applies from the first round on.
     ...(updateIntervalMs ? { updateIntervalMs: Math.min(updateIntervalMs, MAX_UPDATE_INTERVAL_MS) } : {}),
   });
-  const write = (chunk: string | Buffer): void => {
-    trace.write(chunk);
-    const text = typeof chunk === 'string' ? chunk : chunk.includes('section_start:') ? chunk.toString('latin1') : '';
-    for (const m of text.matchAll(SECTION_START)) record.stage = m[1]!;
-  };
+  const write = (chunk: string | Buffer): void => trace.write(chunk);
   trace.start();
   write(`Running with gitlab-runner ${o.version.version} (fleetrunner)\n  on ${entry.name || 'runner'} ${runner.short}, system ID: ${o.systemId}\n`);
   const started = clock.now();
@@ -147,7 +138,7 @@ async function traced(o: BuildOptions, record: RunningBuild, log: Logger, cancel
   record.state = 'finishing';
   // The instance is not needed for the final update, which may be retried for minutes (GitLab Runner also
   // cleans up the executor first).
-  o.fleet.taskscaler.release(o.key);
+  o.ticket.release();
   const final = await trace.finish(outcome, { signal: o.finishSignal }).catch((err: unknown) => {
     log.error('sending the final job state failed', { error: toRunnerError(err).message });
     return undefined;
@@ -162,59 +153,33 @@ async function traced(o: BuildOptions, record: RunningBuild, log: Logger, cancel
 async function execute(o: BuildOptions, record: RunningBuild, write: (c: string | Buffer) => void, trace: JobTrace, log: Logger): Promise<JobOutcome> {
   const { runner, job, clock } = o;
   const entry = runner.entry;
-  const bad = unsupportedJob(entry, job);
-  if (bad) {
-    write(errorLine(`Job failed (system failure): ${bad.message}`));
-    return { state: 'failed', reason: bad.reason };
-  }
   const stop = linkSignals(trace.abortSignal, o.interrupt, o.failSignal);
-  const { settings, warnings } = executorSettings(entry, { shortToken: runner.short, managerHostname: o.managerHostname, version: o.version });
   const cid = runner.concurrentIds.take();
   const projectSlots = runner.projectSlots(job.jobInfo.projectId);
   const pid = projectSlots.take();
   const artifacts = new GitLabArtifactBackend({ client: runner.client, job, directDownload: traceFlags(entry, job).directDownload, logger: log });
-  let prepared: PreparedInstance | undefined;
   try {
-    write(sectionHeader('prepare_executor', 'Preparing the "instance" executor', clock.now()));
-    for (const w of warnings) write(warningLine(w));
-    const prepareDeadline = new AbortController();
-    const prepareTimer =
-      entry.prepareTimeoutMs > 0 ? clock.setTimeout(() => prepareDeadline.abort(new RunnerError('timeout', `preparing the instance took longer than prepare_timeout (${entry.prepareTimeoutMs / 1000}s)`)), entry.prepareTimeoutMs) : undefined;
-    const prepStop = linkSignals(stop.signal, trace.cancelSignal, prepareDeadline.signal);
-    try {
-      prepared = await prepareInstance({
-        fleet: o.fleet,
-        key: o.key,
-        log: write,
-        clock,
-        signal: prepStop.signal,
-        logInternalIp: entry.autoscaler?.logInternalIp ?? false,
-        logExternalIp: entry.autoscaler?.logExternalIp ?? false,
-      });
-    } finally {
-      prepareTimer?.clear();
-      prepStop.dispose();
-      write(sectionEnd('prepare_executor', clock.now() / 1000));
-    }
-    record.state = 'running';
-    const result = await runJob({
+    const result = await runFleetJob({
+      entry,
+      identity: { shortToken: runner.short, managerHostname: o.managerHostname, version: o.version },
+      ticket: o.ticket,
       payload: job,
-      connection: prepared.connection,
-      instanceId: prepared.acquisition.instanceId,
-      slot: prepared.acquisition.slot,
       concurrentId: cid,
       concurrentProjectId: pid,
-      settings,
-      log: { write },
+      log: write,
       artifacts,
       cache: new LocalArchiveStore(projectCacheDir(o.cacheRoot, runner.short, job.jobInfo.projectId), { privateFrom: o.cacheRoot }),
       clock,
       logger: log,
       abortSignal: stop.signal,
       cancelSignal: trace.cancelSignal,
-      lostSignal: prepared.acquisition.signal,
       ...(o.failSignal ? { failSignal: o.failSignal } : {}),
+      onPrepared: () => (record.state = 'running'),
+      onStage: (stage, phase) => {
+        if (phase === 'start') record.stage = stage;
+      },
     });
+    if (result.unsupported) return { state: 'failed', ...(result.failureReason && result.failureReason !== 'job_canceled' ? { reason: result.failureReason } : {}) };
     for (const s of result.stages) o.metrics.jobStageDuration.observe({ ...runner.labels, stage: s.name }, s.durationMs / 1000);
     const outcome = outcomeOf(result, o.interrupt);
     if (outcome.state === 'failed' && outcome.reason === 'runner_interrupted') write(errorLine('Job failed: the runner manager was stopped (runner_interrupted)'));

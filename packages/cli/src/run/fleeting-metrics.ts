@@ -27,8 +27,8 @@ function byLabel(labels: Labels, label: string, values: Record<string, number>):
 
 /**
  * The `fleeting_provisioner_*` and `fleeting_taskscaler_*` series of one runner's taskscaler, read from its stats
- * at scrape time. `fleeting_provisioner_instance_creation_time_seconds` and `…_is_running_time_seconds` both come
- * from the taskscaler's "asked for → running" histogram: it does not time "first seen" separately.
+ * at scrape time. `fleeting_provisioner_instance_creation_time_seconds` and `…_is_running_time_seconds` both time
+ * "asked for → running" (the taskscaler does not time "first seen" separately), each in its configured buckets.
  */
 export function fleetingFamilies(labels: Labels, s: TaskscalerStats): MetricFamily[] {
   const c = s.counters;
@@ -56,7 +56,7 @@ export function fleetingFamilies(labels: Labels, s: TaskscalerStats): MetricFami
       byLabel(labels, 'operation', { update: c.updates, increase: c.increaseCalls, decrease: c.decreaseCalls }),
     ),
     histogram('fleeting_provisioner_instance_creation_time_seconds', 'Time from asking for an instance until it runs', labels, s.histograms.creationSeconds),
-    histogram('fleeting_provisioner_instance_is_running_time_seconds', 'Time from asking for an instance until it runs', labels, s.histograms.creationSeconds),
+    histogram('fleeting_provisioner_instance_is_running_time_seconds', 'Time from asking for an instance until it runs', labels, s.histograms.isRunningSeconds),
     histogram('fleeting_provisioner_instance_deletion_time_seconds', 'Time from removal until the instance is gone', labels, s.histograms.deletionSeconds),
     histogram('fleeting_provisioner_instance_life_duration_seconds', 'Instance lifetime', labels, s.histograms.lifeSeconds),
     gauge('fleeting_taskscaler_tasks', 'Slots by state', byLabel(labels, 'state', { ...s.slots })),

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { RunnerError, hasCode, linkSignals, toRunnerError, type Clock, type Logger } from '@fleetrunner/common';
+import { reserveSlot, type SlotTicket } from '@fleetrunner/executor';
 import { JobPayloadError, JobTrace, errorLine, type JobPayload } from '@fleetrunner/gitlab';
-import type { Fleet } from '../fleet.js';
 import { runBuild, type RunningBuild } from './build.js';
 import { fleetFactory, type FleetFactory, type FleetPool } from './fleet-pool.js';
 import type { JobGuard } from './job-guard.js';
@@ -54,8 +54,7 @@ export async function processRunner(ctx: PollContext, r: RunnerState): Promise<v
     const job = got.job;
     await ctx.guard.run(job.id, (scope) => runBuild({
       runner: r,
-      fleet: got.fleet,
-      key: got.key,
+      ticket: got.ticket,
       job,
       clock: ctx.clock,
       logger: r.logger,
@@ -75,32 +74,29 @@ export async function processRunner(ctx: PollContext, r: RunnerState): Promise<v
   }
 }
 
-async function reserveAndRequest(ctx: PollContext, r: RunnerState): Promise<{ fleet: Fleet; key: string; job: JobPayload } | undefined> {
+async function reserveAndRequest(ctx: PollContext, r: RunnerState): Promise<{ ticket: SlotTicket; job: JobPayload } | undefined> {
   const m = ctx.metrics;
   if (!r.requests.tryAcquire()) {
     m.requestConcurrencyExceeded.inc(r.labels);
     return undefined;
   }
-  let fleet: Fleet | undefined;
-  let key = '';
+  let ticket: SlotTicket | undefined;
   let job: JobPayload | undefined;
   try {
     const a = r.entry.autoscaler;
     if (!a) throw new RunnerError('invalid_argument', 'executor requires autoscaler config');
     const make = (ctx.makeFleet ?? ((x: RunnerState) => fleetFactory(x.short)))(r);
-    fleet = await ctx.fleets.get(r.key, (signal) => make(a, { logger: r.logger, signal }));
-    key = `${r.short}${randomBytes(4).toString('hex')}`;
+    const fleet = await ctx.fleets.get(r.key, (signal) => make(a, { logger: r.logger, signal }));
     try {
-      fleet.taskscaler.reserve(key);
+      ticket = reserveSlot(fleet, `${r.short}${randomBytes(4).toString('hex')}`);
     } catch (err) {
-      key = '';
       if (!hasCode(err, 'no_capacity')) throw err;
       m.workerProcessingFailures.inc({ ...r.labels, failure_type: 'no_free_executor' });
       r.logger.debug('no free executor: no capacity to reserve', { kind: err.details['kind'] });
       return undefined;
     }
     job = await request(ctx, r);
-    return job ? { fleet, key, job } : undefined;
+    return job ? { ticket, job } : undefined;
   } catch (err) {
     if (!ctx.pollSignal.aborted) {
       m.workerProcessingFailures.inc({ ...r.labels, failure_type: 'other' });
@@ -109,7 +105,7 @@ async function reserveAndRequest(ctx: PollContext, r: RunnerState): Promise<{ fl
     return undefined;
   } finally {
     r.requests.release();
-    if (!job && key && fleet) fleet.taskscaler.unreserve(key);
+    if (!job) ticket?.release();
   }
 }
 
@@ -120,17 +116,16 @@ async function request(ctx: PollContext, r: RunnerState): Promise<JobPayload | u
   const timeout = new AbortController();
   const timer = clock.setTimeout(() => timeout.abort(new RunnerError('timeout', `job request got no answer within ${JOB_REQUEST_TIMEOUT_MS / 1000}s`)), JOB_REQUEST_TIMEOUT_MS);
   const link = linkSignals(ctx.pollSignal, timeout.signal);
-  r.requestRetried = false;
-  r.lastRequestStatus = 0;
   m.requestConcurrency.inc(labels);
   try {
-    const job = await r.client.requestJob({ signal: link.signal });
+    // This request's own status and retries: with request_concurrency > 1 others are in flight at the same time.
+    const { job, status, retries } = await r.client.requestJob({ signal: link.signal });
     r.health.mark(true, clock.now(), r.entry.unhealthyRequestsLimit, r.entry.unhealthyIntervalMs);
-    if (r.lastRequestStatus >= 500 || r.lastRequestStatus === 429 || r.lastRequestStatus === 408) {
+    if (status >= 500 || status === 429 || status === 408) {
       const delay = r.backoff.fail(clock.now());
-      r.logger.warn('checking for jobs failed: backing off', { status: r.lastRequestStatus, delayMs: delay });
+      r.logger.warn('checking for jobs failed: backing off', { status, delayMs: delay });
     } else r.backoff.succeed();
-    r.requests.observe(r.requestRetried ? 'retried' : job ? 'job' : 'empty');
+    r.requests.observe(retries > 0 ? 'retried' : job ? 'job' : 'empty');
     if (job) r.logger.info('checking for jobs... received', { job: job.id });
     return job;
   } catch (err) {

@@ -207,6 +207,7 @@ class JobRun {
     const script = generateStageScript(stage, this.scriptInput(stage));
     if (script === null) return true;
     const started = this.ctx.clock.now();
+    this.ctx.onStage?.(stage, 'start');
     let timeoutMs = opts.timeoutMs;
     if (opts.scriptTimeout) {
       const t = durationVariable(this.ctx.payload, 'RUNNER_SCRIPT_TIMEOUT');
@@ -269,6 +270,7 @@ class JobRun {
     const outcome: StageRecord['outcome'] = res.ended === 'exit' ? (res.exitCode === 0 ? 'success' : 'failed') : res.ended === 'timeout' ? 'timeout' : 'canceled';
     const r: StageRecord = { name: stage, durationMs: this.ctx.clock.now() - started, outcome, ...(res.exitCode !== null ? { exitCode: res.exitCode } : {}) };
     this.stages.push(r);
+    this.ctx.onStage?.(stage, 'end');
     return r;
   }
 
@@ -277,11 +279,15 @@ class JobRun {
     const archive = this.ctx.sourceArchive;
     if (archive) {
       const dir = this.env.paths.projectDir;
-      return this.transferStage('get_sources', async (signal) => {
+      const limit = this.ctx.settings.getSourcesTimeoutMs;
+      const copied = await this.transferStage('get_sources', async (signal) => {
         this.ctx.log.write(`\x1b[32;1mCopying the local working tree into ${dir}\x1b[0;m\n`);
         await replaceRemoteDir(this.ctx.connection, dir, signal);
         await extractRemote(this.ctx.connection, dir, archive(), { signal, what: 'the working tree', confineLinks: false });
-      }, { failJob: true });
+      }, { failJob: true, ...(limit ? { timeoutMs: limit } : {}) });
+      // As a get_sources script that times out: the job ends at once.
+      if (this.stages.at(-1)?.outcome === 'timeout') this.endedAtOnce = true;
+      return copied;
     }
     const attempts = this.env.settings.getSourcesAttempts;
     for (let i = 1; i <= attempts; i++) {
@@ -303,33 +309,46 @@ class JobRun {
   }
 
   /** A stage done by the manager over the connection (cache, artifacts), in its own log section. */
-  private async transferStage(stage: StageName, fn: (signal: AbortSignal) => Promise<void>, opts: { failJob: boolean; skipWhenEmpty?: boolean }): Promise<boolean> {
+  private async transferStage(stage: StageName, fn: (signal: AbortSignal) => Promise<void>, opts: { failJob: boolean; skipWhenEmpty?: boolean; timeoutMs?: number }): Promise<boolean> {
     if (opts.skipWhenEmpty) return true;
     const c = this.ctx;
     if (stage === 'restore_cache' && c.payload.cache.length === 0) return true;
     if (stage === 'download_artifacts' && !c.payload.dependencies.some((d) => d.artifactsFile)) return true;
     const started = c.clock.now();
     c.log.write(sectionHeader(stage, stageDescription(stage), started));
+    c.onStage?.(stage, 'start');
     const stop = new AbortController();
     const onStop = (): void => stop.abort(new RunnerError('aborted', `${stage} stopped`));
     const signals = [c.failSignal, c.lostSignal, c.abortSignal, this.deadline.signal].filter((s): s is AbortSignal => s !== undefined);
     for (const s of signals) s.addEventListener('abort', onStop, { once: true });
+    let timedOut = false;
+    const timer = opts.timeoutMs
+      ? c.clock.setTimeout(() => {
+          timedOut = true;
+          onStop();
+        }, opts.timeoutMs)
+      : undefined;
     let outcome: StageRecord['outcome'] = 'success';
     try {
       await fn(stop.signal);
     } catch (err) {
-      outcome = stop.signal.aborted ? 'canceled' : 'error';
+      outcome = timedOut ? 'timeout' : stop.signal.aborted ? 'canceled' : 'error';
       const msg = toRunnerError(err).message;
-      if (stop.signal.aborted) this.fail(this.stopFailure() ?? { status: 'failed', failureReason: 'runner_system_failure', message: msg });
+      if (timedOut) {
+        c.log.write(errorLine(`${stage}: timed out after ${opts.timeoutMs! / 1000}s`));
+        this.fail({ status: 'failed', failureReason: 'job_execution_timeout', message: `${stage} timeout exceeded` });
+      } else if (stop.signal.aborted) this.fail(this.stopFailure() ?? { status: 'failed', failureReason: 'runner_system_failure', message: msg });
       else if (opts.failJob) {
         c.log.write(errorLine(`${stage}: ${msg}`));
         this.fail({ status: 'failed', failureReason: stageFailureReason(stage, err), message: `${stage}: ${msg}` });
       } else c.log.write(warningLine(`${stage}: ${msg}`));
     } finally {
+      timer?.clear();
       for (const s of signals) s.removeEventListener('abort', onStop);
     }
     c.log.write(sectionEnd(stage, c.clock.now() / 1000));
     this.stages.push({ name: stage, durationMs: c.clock.now() - started, outcome });
+    c.onStage?.(stage, 'end');
     return outcome === 'success' || !opts.failJob;
   }
 }

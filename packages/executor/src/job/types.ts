@@ -87,7 +87,15 @@ export interface JobContext {
    * project dir and extracts it there instead of running git.
    */
   sourceArchive?: () => Readable;
+  /**
+   * Called as each stage (`get_sources`, `step_script`, …) starts and ends — the stage as an event, never parsed
+   * back from the log (a script can print any section marker). Must not throw.
+   */
+  onStage?(stage: string, phase: StagePhase): void;
 }
+
+/** Where a stage is: `start` before its first command, `end` once its outcome is known. */
+export type StagePhase = 'start' | 'end';
 
 /** Timing and outcome of one stage. */
 export interface StageRecord {

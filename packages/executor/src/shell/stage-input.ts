@@ -2,8 +2,11 @@ import type { GitInfo, JobHook, JobStatus, JobStep, ShellName } from './types.js
 import type { JobEnvironment } from './environment.js';
 import type { GitSourceOptions } from './git-sources.js';
 
-/** Stages whose work is done by `gitlab-runner` helper commands on the instance (cache and artifacts). */
-export type HelperStage =
+/**
+ * Stages whose work the manager does over the job's connection (cache and artifacts as tar streams through the
+ * instance's `tar`): they have no generated script (there is no runner binary on the instance).
+ */
+export type TransferStage =
   | 'restore_cache'
   | 'download_artifacts'
   | 'archive_cache'
@@ -19,7 +22,7 @@ export type StageName =
   | 'prepare_script'
   | 'get_sources'
   | 'clear_worktree'
-  | HelperStage
+  | TransferStage
   | 'after_script'
   | 'cleanup_file_variables'
   | `step_${string}`;
@@ -45,20 +48,6 @@ export function stageDescription(stage: StageName): string {
 /** The stage of a payload step: `step_<lower-cased name>`. */
 export function stepStage(step: Pick<JobStep, 'name'>): StageName {
   return `step_${step.name.toLowerCase()}`;
-}
-
-/** One `gitlab-runner` helper call (or any command) of a cache/artifact stage, prepared by the caller. */
-export interface HelperCommand {
-  /** Bold green line printed before the command, e.g. `Downloading artifacts for build (42)...`. */
-  readonly notice?: string;
-  /** The command; never echoed (it may carry tokens or presigned URLs). */
-  readonly argv: readonly string[];
-  /** Extra environment for this command only; values are never printed. */
-  readonly env?: Readonly<Record<string, string>>;
-  /** Printed after a success. */
-  readonly successNotice?: string;
-  /** When set, a failure prints this warning and the stage goes on (e.g. `Failed to extract cache`). */
-  readonly failureWarning?: string;
 }
 
 /** Runner-configured scripts (`[[runners]]` keys). */
@@ -89,8 +78,4 @@ export interface ScriptInput {
   readonly stageSections?: boolean;
   /** Stages whose section is marked `[collapsed=true]`. */
   readonly collapsedStages?: readonly StageName[];
-  /** The helper binary probed before cache/artifact commands. Default `gitlab-runner`. */
-  readonly runnerCommand?: string;
-  /** Cache/artifact commands per stage; a stage without commands is skipped. */
-  readonly helperCommands?: Partial<Record<HelperStage, readonly HelperCommand[]>>;
 }

@@ -1,5 +1,5 @@
 import { posix } from 'node:path';
-import { shellJoin, shellQuote } from './quote.js';
+import { shellQuote } from './quote.js';
 import { HOME_VAR, ScriptWriter, pathWord } from './writer.js';
 import { EXTERNAL_GIT_CONFIG_FILE, GIT_TEMPLATE_DIR, writeClearGitCredentials, writeCloneFetch, writeGitCleanup, type GitSourceInput } from './git-sources.js';
 import { writeSubmodules } from './git-submodules.js';
@@ -8,16 +8,7 @@ import { writeUserCommands } from './user-commands.js';
 import { evalStrategy, finishScript } from './script.js';
 import { isFlagOn } from './feature-flags.js';
 import { expandString, variableLookup, variableValue } from './expand.js';
-import { stageDescription, stepStage, type HelperCommand, type HelperStage, type ScriptInput, type StageName } from './stage-input.js';
-
-const HELPER_ACTIONS: Readonly<Record<HelperStage, string>> = {
-  restore_cache: 'Extracting cache',
-  download_artifacts: 'Artifacts downloading',
-  archive_cache: 'Creating cache',
-  archive_cache_on_failure: 'Creating cache',
-  upload_artifacts_on_success: 'Uploading artifacts',
-  upload_artifacts_on_failure: 'Uploading artifacts',
-};
+import { stageDescription, stepStage, type ScriptInput, type StageName } from './stage-input.js';
 
 function writer(input: ScriptInput): ScriptWriter {
   const w = new ScriptWriter(isFlagOn(input.env.featureFlags, 'FF_ENABLE_BASH_EXIT_CODE_CHECK'));
@@ -116,36 +107,6 @@ function writeAfterScript(w: ScriptWriter, input: ScriptInput): boolean {
   return true;
 }
 
-function writeHelperCommand(w: ScriptWriter, c: HelperCommand): void {
-  if (c.notice) w.notice(c.notice);
-  const envs = Object.entries(c.env ?? {});
-  const cmd = envs.length === 0 ? shellJoin(c.argv) : `(${envs.map(([k, v]) => `export ${k}=${shellQuote(v)}; `).join('')}${shellJoin(c.argv)})`;
-  if (c.failureWarning === undefined && c.successNotice === undefined) {
-    w.commandLine(cmd);
-    return;
-  }
-  w.ifRaw(cmd);
-  if (c.successNotice) w.notice(c.successNotice);
-  else w.line(':');
-  w.else();
-  if (c.failureWarning) w.warning(c.failureWarning);
-  else w.line('exit 1');
-  w.endIf();
-}
-
-function writeHelperStage(w: ScriptWriter, input: ScriptInput, stage: HelperStage): boolean {
-  const commands = input.helperCommands?.[stage] ?? [];
-  if (commands.length === 0) return false;
-  exportsAndCd(w, input);
-  const runner = input.runnerCommand ?? 'gitlab-runner';
-  w.ifCommandQuiet(runner, '--version');
-  for (const c of commands) writeHelperCommand(w, c);
-  w.else();
-  w.warning(`Missing ${runner}. ${HELPER_ACTIONS[stage]} is disabled.`);
-  w.endIf();
-  return true;
-}
-
 function writeCleanup(w: ScriptWriter, input: ScriptInput): void {
   const { paths, variables, settings, featureFlags } = input.env;
   writeExports(w, variables, paths, { jobStatus: input.jobStatus, writeFiles: false });
@@ -210,7 +171,8 @@ function writeBody(w: ScriptWriter, stage: StageName, input: ScriptInput): boole
     case 'archive_cache_on_failure':
     case 'upload_artifacts_on_success':
     case 'upload_artifacts_on_failure':
-      return writeHelperStage(w, input, stage);
+      // Transfer stages: the manager moves cache and artifacts over the connection (job/transfers.ts).
+      return false;
     default:
       return writeStep(w, input, stage);
   }
@@ -218,7 +180,7 @@ function writeBody(w: ScriptWriter, stage: StageName, input: ScriptInput): boole
 
 /**
  * Generates the script of one stage for `input.shell`, to be fed on stdin to {@link shellCommand}; `null` when the
- * stage has nothing to do and must be skipped (no such step, no after_script, no cache/artifact commands).
+ * stage has nothing to do and must be skipped (no such step, no after_script, a cache/artifact transfer stage).
  * The script exits with the stage's status: 0 on success, the failing command's code otherwise (errexit).
  */
 export function generateStageScript(stage: StageName, input: ScriptInput): string | null {

@@ -1,0 +1,80 @@
+import { VM_ISOLATION_UNSUPPORTED, type RunnerEntry } from '@fleetrunner/config';
+import type { JobPayload } from '@fleetrunner/gitlab';
+import type { ExecutorSettings } from '../job/types.js';
+
+/** Who runs the job: the parts of the executor settings that do not come from the runner entry. */
+export interface RunnerIdentity {
+  /** The runner's short token (first 9 characters after `glrt-`). */
+  shortToken: string;
+  managerHostname: string;
+  version: { version: string; revision: string };
+}
+
+/**
+ * The executor settings of a `[[runners]]` entry — the one mapping `runner run` and `runner exec` share — with
+ * GitLab Runner's `use_common_build_dir` rule applied (ignored, with a warning for the job log, unless
+ * vm_isolation or max_use_count = 1).
+ */
+export function executorSettings(entry: RunnerEntry, o: RunnerIdentity): { settings: ExecutorSettings; warnings: string[] } {
+  const warnings: string[] = [];
+  const a = entry.autoscaler;
+  const isolated = a?.vmIsolation.enabled ?? false;
+  let useCommonBuildDir = entry.instance.useCommonBuildDir;
+  if (useCommonBuildDir && !isolated && a?.maxUseCount !== 1) {
+    warnings.push('use_common_build_dir is ignored: it needs vm_isolation or max_use_count = 1');
+    useCommonBuildDir = false;
+  }
+  const settings: ExecutorSettings = {
+    shell: entry.shell === 'sh' ? 'sh' : 'bash',
+    buildsDir: entry.buildsDir,
+    cacheDir: entry.cacheDir,
+    shortToken: o.shortToken,
+    environment: entry.environment,
+    featureFlags: entry.featureFlags,
+    useSlotCgroups: entry.useSlotCgroups,
+    slotCgroupTemplate: entry.slotCgroupTemplate,
+    useCommonBuildDir,
+    scripts: {
+      preGetSourcesScript: entry.preGetSourcesScript,
+      postGetSourcesScript: entry.postGetSourcesScript,
+      preBuildScript: entry.preBuildScript,
+      postBuildScript: entry.postBuildScript,
+    },
+    serverUrl: entry.url,
+    ...(entry.cloneUrl ? { cloneUrl: entry.cloneUrl } : {}),
+    ...(entry.getSourcesTimeoutMs > 0 ? { getSourcesTimeoutMs: entry.getSourcesTimeoutMs } : {}),
+    managerHostname: o.managerHostname,
+    runnerVersion: { version: o.version.version, revision: o.version.revision },
+  };
+  return { settings, warnings };
+}
+
+/** Why a job cannot run at all, with the failure reason GitLab gets. */
+export interface UnsupportedJob {
+  reason: 'runner_configuration_error' | 'runner_system_failure';
+  message: string;
+}
+
+/**
+ * Why this runner cannot run `job` at all (checked before preparing an instance), or undefined. GitLab Runner
+ * fails such jobs before they start: a shell that needs script files, a `run:` step list together with `script`,
+ * native steps and secrets, and VM isolation, which this runner does not implement.
+ */
+export function unsupportedJob(entry: RunnerEntry, job: JobPayload): UnsupportedJob | undefined {
+  if (entry.autoscaler?.vmIsolation.enabled) {
+    // Fail closed: a job meant for a nested VM must never run on the bare instance.
+    return { reason: 'runner_system_failure', message: `${VM_ISOLATION_UNSUPPORTED}: the job is not run on the bare instance (set vm_isolation.enabled = false to run jobs on the instance itself)` };
+  }
+  if (entry.shell !== 'bash' && entry.shell !== 'sh') {
+    return { reason: 'runner_configuration_error', message: `shell ${entry.shell} is not supported by the instance executor (use bash or sh)` };
+  }
+  const hasScript = job.steps.some((s) => s.script.length > 0 && s.name !== 'after_script');
+  if (job.run !== undefined && job.run.length > 0) {
+    if (hasScript) return { reason: 'runner_system_failure', message: 'the job has both "run" and "script": only one of them may be used' };
+    return { reason: 'runner_system_failure', message: 'native steps ("run:") are not supported by this runner' };
+  }
+  if (Object.keys(job.secrets).length > 0) {
+    return { reason: 'runner_system_failure', message: `resolving secrets (${Object.keys(job.secrets).join(', ')}) is not supported by this runner` };
+  }
+  return undefined;
+}
