@@ -132,7 +132,11 @@ report:
   t.match(r.out, /bystander\s+success/);
   t.match(r.out, /report\s+success/, 'a later job still runs');
   t.match(r.out, `connection to instance ${name} (${ip}:${SSH_PORT}) lost`, 'the failure names what happened');
-  await nothingLeft(s);
+  await nothingLeft(s).catch((err: unknown) => {
+    t.comment(r.out.split('\n').filter((l) => /WARN|ERROR|plugin/.test(l)).slice(-30).join('\n'));
+    t.comment(JSON.stringify([...s.cloud.groups.values()].map((g) => ({ targetSize: g.targetSize, instances: g.instances.map((i) => [i.name, i.currentAction, i.status]) }))));
+    throw err;
+  });
   t.same(readdirSync(marks), ['victim']);
 });
 

@@ -233,6 +233,8 @@ export class Cloud {
     this.instances.set(inst.id, inst);
     try {
       inst.backendId = await backend.launch();
+      // Terminated while its machine was starting: the machine goes too (the next round sees it gone and settles).
+      if (inst.ec2State !== 'pending') this.toKill.add(inst.backendId);
       this.launchBackoff.failures = 0;
       logger.info('instance launched', { id: inst.id, group: g.name, machine: inst.backendId, address: privateIp });
       return true;
@@ -266,6 +268,12 @@ export class Cloud {
     if (!this.gateways.has(inst.id)) {
       try {
         await this.openGateway(inst);
+        // Terminated while its SSH server was starting: that server must not outlive it.
+        if (inst.ec2State !== 'pending' && inst.ec2State !== 'running') {
+          this.gateways.get(inst.id)?.close();
+          this.gateways.delete(inst.id);
+          return;
+        }
         inst.upAt = now;
       } catch (err) {
         this.options.logger.warn('starting the SSH server of an instance failed', { id: inst.id, error: toRunnerError(err).message });

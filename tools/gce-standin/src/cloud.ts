@@ -339,8 +339,16 @@ export class GceCloud {
     }
     if (inst.status === 'RUNNING' || machine !== 'running') return;
     if (!this.gateways.has(inst)) {
+      const bid = inst.backendId;
       try {
         await this.openGateway(inst);
+        // Deleted (or deleted out of band: its machine is gone) while its SSH server was starting: that server must
+        // not outlive it. Deletion always drops the machine, so comparing it covers both.
+        if (inst.backendId !== bid) {
+          this.gateways.get(inst)?.close();
+          this.gateways.delete(inst);
+          return;
+        }
         inst.upAt = now;
         inst.status = 'STAGING';
       } catch (err) {
@@ -377,8 +385,15 @@ export class GceCloud {
     if (publicIp) inst.publicIp = publicIp;
     delete inst.lastAttemptError;
     inst.status = 'PROVISIONING';
+    const vm = inst.id;
     try {
-      inst.backendId = await this.options.backend.launch();
+      const machine = await this.options.backend.launch();
+      // Deleted (or deleted out of band) while its machine was starting: the machine is not this VM's any more.
+      if (inst.currentAction === 'DELETING' || inst.id !== vm) {
+        this.toKill.add(machine);
+        return;
+      }
+      inst.backendId = machine;
       this.options.logger.info('instance created', { name: inst.name, group: g.name, machine: inst.backendId, address: privateIp });
     } catch (err) {
       this.options.logger.warn('creating an instance failed', { name: inst.name, error: toRunnerError(err).message });
