@@ -21,4 +21,5 @@ export { parseGoDuration, tryParseGoDuration, formatGoDuration } from './go-dura
 export { parseGoBool } from './go-bool.js';
 export { expandGo, isGoSpecialVarName } from './go-expand.js';
 export { parseHostPort, splitHostPort, type HostPort } from './host-port.js';
+export { writeFileAtomic, openAtomicWrite, type AtomicWrite, type AtomicWriteOptions } from './atomic-write.js';
 export { retryWithBackoff, type RetryOptions, type RetryVerdict } from './retry.js';

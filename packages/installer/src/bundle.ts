@@ -1,11 +1,11 @@
-import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
-import { open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { open, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip, createGzip } from 'node:zlib';
-import { RunnerError } from '@fleetrunner/common';
+import { RunnerError, openAtomicWrite } from '@fleetrunner/common';
 import { installerError } from './errors.js';
 import { INSTALL_RECORD, installDir, pluginHome } from './install-dir.js';
 import { commitVersionDir, makeTempVersionDir, type InstallRecord } from './install.js';
@@ -104,12 +104,13 @@ export async function bundleExport(references: readonly string[], file: string, 
     }
     yield tarEnd();
   }
-  const tmp = `${file}.${randomBytes(6).toString('hex')}.tmp`;
+  const out = await openAtomicWrite(file, { mode: 0o644 });
   try {
-    await pipeline(Readable.from(tar()), createGzip(), createWriteStream(tmp), { signal: options.signal });
-    await rename(tmp, file);
-  } finally {
-    await rm(tmp, { force: true });
+    await pipeline(Readable.from(tar()), createGzip(), out.stream, { signal: options.signal });
+    await out.commit();
+  } catch (err) {
+    await out.abort();
+    throw err;
   }
   return index;
 }

@@ -1,8 +1,8 @@
 import { spawn } from 'node:child_process';
-import { mkdir, readFile, rename, writeFile, rm } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { randomBytes } from 'node:crypto';
+import { writeFileAtomic } from '@fleetrunner/common';
 import { installerError } from './errors.js';
 
 /** A registry credential. Never logged. */
@@ -131,12 +131,9 @@ export async function storeCredential(server: string, cred: Credential, options:
   auths[host] = { auth: Buffer.from(`${cred.username}:${cred.password}`).toString('base64') };
   config['auths'] = auths;
   await mkdir(dirname(path), { recursive: true, mode: 0o700 });
-  const tmp = `${path}.${randomBytes(6).toString('hex')}.tmp`;
   try {
-    await writeFile(tmp, JSON.stringify(config, null, '\t') + '\n', { mode: 0o600 });
-    await rename(tmp, path);
+    await writeFileAtomic(path, JSON.stringify(config, null, '\t') + '\n', { mode: 0o600 });
   } catch (err) {
-    await rm(tmp, { force: true });
     throw installerError('io', `writing ${path}: ${(err as Error).message}`, { cause: err });
   }
   return `config file ${path}`;

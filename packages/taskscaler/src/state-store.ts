@@ -1,6 +1,6 @@
-import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { RunnerError } from '@fleetrunner/common';
+import { RunnerError, writeFileAtomic } from '@fleetrunner/common';
 import type { InstanceCause, RemovalReason } from './instance.js';
 
 /** An acquisition that was live when the state was saved. */
@@ -49,7 +49,6 @@ const FILE = 'instances.json';
  */
 export class FileStateStore implements StateStore {
   readonly location: string;
-  private seq = 0;
 
   constructor(readonly dir: string) {
     this.location = join(dir, FILE);
@@ -74,18 +73,9 @@ export class FileStateStore implements StateStore {
 
   async save(state: SavedState): Promise<void> {
     await mkdir(this.dir, { recursive: true, mode: 0o700 });
-    const tmp = `${this.location}.${process.pid}.${this.seq++}.tmp`;
     try {
-      const fh = await open(tmp, 'w', 0o600);
-      try {
-        await fh.writeFile(JSON.stringify(state));
-        await fh.sync();
-      } finally {
-        await fh.close();
-      }
-      await rename(tmp, this.location);
+      await writeFileAtomic(this.location, JSON.stringify(state), { mode: 0o600 });
     } catch (err) {
-      await rm(tmp, { force: true });
       throw RunnerError.wrap(`writing ${this.location}`, err);
     }
   }

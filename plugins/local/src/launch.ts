@@ -4,11 +4,10 @@ import { access, constants, mkdir, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { isAbsolute, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { RunnerError } from '@fleetrunner/common';
+import { RunnerError, writeFileAtomic } from '@fleetrunner/common';
 import type { LocalMode } from './config.js';
 import type { Ssh2ServerConfig } from './instance/server-config.js';
 import { INSTANCE_MARKER, identify, type ProcessIdentity } from './proc.js';
-import { writeFileAtomic } from './state-store.js';
 
 /** Everything needed to bring up one instance process. */
 export interface LaunchSpec {
@@ -115,9 +114,9 @@ export function sshdArgs(spec: LaunchSpec): string[] {
 async function writeInstanceFiles(spec: LaunchSpec): Promise<void> {
   await mkdir(spec.dir, { recursive: true, mode: 0o700 });
   await mkdir(spec.home, { recursive: true, mode: 0o755 });
-  await writeFileAtomic(join(spec.dir, 'host_key'), spec.hostPrivateKey, 0o600);
-  await writeFileAtomic(join(spec.dir, 'host_key.pub'), spec.hostPublicKey + '\n', 0o644);
-  await writeFileAtomic(join(spec.dir, 'authorized_keys'), spec.authorizedKeys.map((k) => k + '\n').join(''), 0o644);
+  await writeFileAtomic(join(spec.dir, 'host_key'), spec.hostPrivateKey, { mode: 0o600 });
+  await writeFileAtomic(join(spec.dir, 'host_key.pub'), spec.hostPublicKey + '\n', { mode: 0o644 });
+  await writeFileAtomic(join(spec.dir, 'authorized_keys'), spec.authorizedKeys.map((k) => k + '\n').join(''), { mode: 0o644 });
   if (spec.mode === 'ssh2') {
     const cfg: Ssh2ServerConfig = {
       ip: spec.ip,
@@ -129,7 +128,7 @@ async function writeInstanceFiles(spec: LaunchSpec): Promise<void> {
       ...(spec.passwordHash ? { passwordHash: spec.passwordHash } : {}),
       path: spec.path,
     };
-    await writeFileAtomic(join(spec.dir, 'server.json'), JSON.stringify(cfg, null, 2) + '\n', 0o600);
+    await writeFileAtomic(join(spec.dir, 'server.json'), JSON.stringify(cfg, null, 2) + '\n', { mode: 0o600 });
   } else {
     await writeFile(join(spec.dir, 'command.sh'), sshdCommandScript(spec.home, spec.path, spec.dir), { mode: 0o755 });
   }

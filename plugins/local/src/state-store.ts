@@ -1,6 +1,6 @@
-import { chmod, mkdir, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { RunnerError } from '@fleetrunner/common';
+import { RunnerError, writeFileAtomic } from '@fleetrunner/common';
 import type { LocalMode } from './config.js';
 import { generateEd25519, type SshKeyPair } from './keys.js';
 
@@ -55,16 +55,6 @@ function toRecord(v: unknown): InstanceRecord | undefined {
   };
 }
 
-let tmpSeq = 0;
-
-/** Writes `data` to `path` atomically (temp file + rename) with the given mode. */
-export async function writeFileAtomic(path: string, data: string | Uint8Array, mode = 0o600): Promise<void> {
-  const tmp = `${path}.${process.pid}.${++tmpSeq}.tmp`;
-  await writeFile(tmp, data, { mode });
-  await chmod(tmp, mode);
-  await rename(tmp, path);
-}
-
 /** Paths and persistence of one group's state directory. */
 export class StateStore {
   constructor(readonly dir: string) {}
@@ -96,8 +86,8 @@ export class StateStore {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw RunnerError.wrap('reading group key', err);
     }
     const kp = generateEd25519(comment);
-    await writeFileAtomic(`${path}.pub`, kp.publicKey + '\n', 0o644);
-    await writeFileAtomic(path, kp.privateKey, 0o600);
+    await writeFileAtomic(`${path}.pub`, kp.publicKey + '\n', { mode: 0o644 });
+    await writeFileAtomic(path, kp.privateKey, { mode: 0o600 });
     return kp;
   }
 
@@ -112,12 +102,12 @@ export class StateStore {
     } catch {
       // first instance of this state dir
     }
-    await writeFileAtomic(path, JSON.stringify({ nextIndex: next + 1 }) + '\n', 0o644);
+    await writeFileAtomic(path, JSON.stringify({ nextIndex: next + 1 }) + '\n', { mode: 0o644 });
     return next;
   }
 
   async save(record: InstanceRecord): Promise<void> {
-    await writeFileAtomic(join(this.instanceDir(record.id), 'instance.json'), JSON.stringify(record, null, 2) + '\n', 0o644);
+    await writeFileAtomic(join(this.instanceDir(record.id), 'instance.json'), JSON.stringify(record, null, 2) + '\n', { mode: 0o644 });
   }
 
   /**

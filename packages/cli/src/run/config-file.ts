@@ -1,6 +1,6 @@
-import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { writeFileAtomic } from '@fleetrunner/common';
 
 /** A TOML basic string. */
 export function tomlString(s: string): string {
@@ -106,7 +106,5 @@ export async function readConfigText(file: string): Promise<string> {
 /** Replaces the config file atomically (temporary file + rename), mode 0600, creating its directory (0700). */
 export async function writeConfigText(file: string, text: string): Promise<void> {
   await mkdir(dirname(file), { recursive: true, mode: 0o700 });
-  const tmp = `${file}.${randomBytes(4).toString('hex')}.tmp`;
-  await writeFile(tmp, text, { mode: 0o600 });
-  await rename(tmp, file);
+  await writeFileAtomic(file, text, { mode: 0o600 });
 }

@@ -1,6 +1,6 @@
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { toRunnerError, type Logger } from '@fleetrunner/common';
+import { toRunnerError, writeFileAtomic, type Logger } from '@fleetrunner/common';
 
 /** A job this manager took from GitLab and has not finished reporting. */
 export interface InflightJob {
@@ -84,11 +84,9 @@ export class InflightJobs {
     while (this.dirty) {
       this.dirty = false;
       const text = JSON.stringify({ jobs: [...this.jobs.values()] });
-      const tmp = `${this.file}.tmp`;
       try {
         await mkdir(dirname(this.file), { recursive: true, mode: 0o700 });
-        await writeFile(tmp, text, { mode: 0o600 });
-        await rename(tmp, this.file);
+        await writeFileAtomic(this.file, text, { mode: 0o600 });
       } catch (err) {
         this.logger.warn('saving the list of running jobs failed', { file: this.file, error: toRunnerError(err).message });
       }

@@ -1,9 +1,8 @@
-import { createHash, randomBytes } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
-import { chmod, mkdir, open, rename, rm, stat } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { chmod, mkdir, open, stat } from 'node:fs/promises';
 import { join, relative, resolve, sep } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
-import { RunnerError } from '@fleetrunner/common';
+import { RunnerError, openAtomicWrite } from '@fleetrunner/common';
 
 /** A write that lands atomically: nothing is visible under the key until `commit()`. */
 export interface PendingWrite {
@@ -88,28 +87,8 @@ export class LocalArchiveStore implements ArchiveStore {
 
   async create(key: string): Promise<PendingWrite> {
     await privateDirs(this.root, this.options.privateFrom);
-    const final = this.path(key);
-    const tmp = `${final}.${randomBytes(6).toString('hex')}.tmp`;
-    const stream = createWriteStream(tmp, { flags: 'wx', mode: 0o600 });
-    const closed = new Promise<void>((resolve, reject) => {
-      stream.once('close', () => resolve());
-      stream.once('error', reject);
-    });
-    // Always handled: a write that fails is reported by commit() or abort(), never as an unhandled rejection.
-    closed.catch(() => undefined);
-    return {
-      stream,
-      commit: async () => {
-        if (!stream.writableEnded) stream.end();
-        await closed;
-        await rename(tmp, final);
-      },
-      abort: async () => {
-        stream.destroy();
-        await closed.catch(() => undefined);
-        await rm(tmp, { force: true });
-      },
-    };
+    // Temporary file beside the final name, fsynced before the rename (@fleetrunner/common).
+    return openAtomicWrite(this.path(key), { mode: 0o600 });
   }
 }
 
