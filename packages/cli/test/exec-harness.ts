@@ -59,6 +59,9 @@ export interface SandboxOptions {
   shell?: 'bash' | 'sh';
   /** Extra `[[runners]]` lines (TOML), e.g. `pre_build_script = "…"`. */
   runnerExtra?: string;
+  /** Extra `[runners.autoscaler]` keys and `[[runners.autoscaler.policy]]` keys (TOML). */
+  autoscalerExtra?: string;
+  policyExtra?: string;
 }
 
 /**
@@ -85,6 +88,7 @@ plugin = "local"
 capacity_per_instance = ${o.capacityPerInstance ?? 2}
 max_instances = ${o.maxInstances ?? 2}
 max_use_count = ${o.maxUseCount ?? 0}
+${o.autoscalerExtra ?? ''}
 delete_instances_on_shutdown = true
 update_interval = "1s"
 update_interval_when_expecting = "250ms"
@@ -99,6 +103,7 @@ state_dir = "${stateDir}"
 [[runners.autoscaler.policy]]
 idle_count = 0
 idle_time = "30s"
+${o.policyExtra ?? ''}
 `,
   );
   t.teardown(() => purgeInstances(stateDir));

@@ -84,3 +84,13 @@ t.test('runner exec honours get_sources_timeout from the config: the job ends wi
   t.notOk(j.stages.some((s) => s.name === 'step_script'), 'the script never ran');
   t.notMatch(jobLog(run.stdout, 'build'), /^user-script-ran$/m);
 });
+
+t.test('a job that waits for a slot no running job will free gives up after instance_acquire_timeout', async (t) => {
+  // Preemptive mode with no idle instance: nothing creates one, so the wait must end (it would never be served).
+  const box = sandbox(t, { subnet: '127.88.1.48/28', autoscalerExtra: 'instance_acquire_timeout = "2s"', policyExtra: 'preemptive_mode = true' });
+  const project = tmpDir(t, { prefix: 'cli-exec-stuck' });
+  writeTree(project, { '.gitlab-ci.yml': `build:\n  script:\n    - echo never\n` });
+  const run = await runExec(t, box, project, [], 60_000);
+  t.equal(run.code, 1, 'the pipeline fails');
+  t.match(job(run, 'build'), { status: 'failed', failureReason: 'runner_system_failure', message: /preemptive mode/ });
+});

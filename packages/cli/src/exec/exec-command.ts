@@ -137,6 +137,7 @@ export async function execCommand(args: string[], io: Output, logger: Logger): P
       identity: { shortToken: runner.token.replace(/^glrt-/, '').slice(0, 9) || 'exec', version: { version: cliVersion(), revision: '' } },
       // The fleet frees capacity as instances finish deletion: look again at the pace the taskscaler polls the plugin.
       slotRetryMs: Math.min(1_000, autoscaler.updateIntervalWhenExpectingMs || 1_000),
+      slotGiveUpMs: autoscaler.instanceAcquireTimeoutMs,
       concurrent,
       cache: new LocalArchiveStore(cacheRoot, { privateFrom: cacheBase }),
       artifacts: new LocalArchiveStore(join(runDir, 'artifacts')),

@@ -47,6 +47,8 @@ export interface PipelineRunOptions {
   identity: Omit<RunnerIdentity, 'managerHostname'>;
   /** How often a job waiting for a free slot tries again, ms (it also tries whenever a job ends). */
   slotRetryMs: number;
+  /** A job waiting for a slot while no other job holds one gives up after this long, ms (`instance_acquire_timeout`). */
+  slotGiveUpMs: number;
   /** Max jobs at once (`concurrent`, and the runner's `limit` when lower). */
   concurrent: number;
   cache: ArchiveStore;
@@ -75,6 +77,8 @@ export async function runPipeline(o: PipelineRunOptions): Promise<JobReport[]> {
   const managerHostname = hostname();
   // Wakes the jobs waiting for a slot whenever a job ends (its instance may be freed or deleted soon after).
   let jobEnded = deferred();
+  /** Jobs of this run that hold a slot (capacity comes back when they end). */
+  let holding = 0;
 
   const runOne = async (job: PlannedJob): Promise<void> => {
     const key = `exec-${job.name}-${o.clock.now()}`;
@@ -97,7 +101,15 @@ export async function runPipeline(o: PipelineRunOptions): Promise<JobReport[]> {
     let result: ExecJobResult;
     try {
       log(`Running with fleetrunner on ${managerHostname}\n`);
-      ticket = await waitForSlot(o.fleet, key, { clock: o.clock, retryMs: o.slotRetryMs, signal: link.signal, capacityChanged: () => jobEnded.promise });
+      ticket = await waitForSlot(o.fleet, key, {
+        clock: o.clock,
+        retryMs: o.slotRetryMs,
+        signal: link.signal,
+        capacityChanged: () => jobEnded.promise,
+        othersRunning: () => holding > 0,
+        giveUpAfterMs: o.slotGiveUpMs,
+      });
+      holding++;
       result = await runFleetJob({
         entry: o.entry,
         identity: { ...o.identity, managerHostname },
@@ -124,7 +136,10 @@ export async function runPipeline(o: PipelineRunOptions): Promise<JobReport[]> {
       log(errorLine(`Job failed (system failure): ${e.message}`));
       result = { status: 'failed', failureReason: 'runner_system_failure', message: e.message, stages: [], durationMs: o.clock.now() - started };
     } finally {
-      ticket?.release();
+      if (ticket) {
+        ticket.release();
+        holding--;
+      }
       link.dispose();
       concurrentIds.give(cid);
       projectIds.give(pid);

@@ -86,6 +86,14 @@ export interface WaitForSlotOptions {
   signal?: AbortSignal;
   /** Resolves early when capacity may have come back (a job of this process ended). */
   capacityChanged?: () => Promise<void>;
+  /**
+   * Whether a job that holds a slot of this fleet is still running, so capacity will come back. While none is, the
+   * wait gives up after `giveUpAfterMs` with the taskscaler's `no_capacity` error (e.g. preemptive mode with no
+   * idle instance, which nothing here would ever create). Default: always true (wait as long as it takes).
+   */
+  othersRunning?: () => boolean;
+  /** See `othersRunning`; ms. */
+  giveUpAfterMs?: number;
 }
 
 /**
@@ -93,12 +101,16 @@ export interface WaitForSlotOptions {
  * as a pending job waits at GitLab — instead of failing it. Other errors are thrown.
  */
 export async function waitForSlot(fleet: InstanceFleet, key: string, o: WaitForSlotOptions): Promise<SlotTicket> {
+  let hopeSince = o.clock.now();
   for (;;) {
     o.signal?.throwIfAborted();
     try {
       return reserveSlot(fleet, key);
     } catch (err) {
       if (!hasCode(err, 'no_capacity')) throw err;
+      const now = o.clock.now();
+      if (!o.othersRunning || o.othersRunning()) hopeSince = now;
+      else if (o.giveUpAfterMs !== undefined && now - hopeSince >= o.giveUpAfterMs) throw err;
     }
     const wait = new AbortController();
     const link = linkSignals(o.signal, wait.signal);
