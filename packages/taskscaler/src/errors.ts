@@ -1,4 +1,4 @@
-import { RunnerError } from '@fleetrunner/common';
+import { RunnerError, formatGoDuration } from '@fleetrunner/common';
 
 /**
  * `no_capacity` from reserve. `kind`: `available` = nothing ready now but instances could still be created
@@ -31,13 +31,7 @@ export function instanceLost(id: string, how: string): RunnerError {
   return new RunnerError('instance_not_found', `instance ${id} ${how}`, { details: { instanceId: id } });
 }
 
-/** `90000` → `1m30s` (Go duration style, as in config files). */
+/** `90000` → `1m30s`: Go's time.Duration format (@fleetrunner/common), whole seconds from 1 s up, for messages. */
 export function formatDuration(ms: number): string {
-  if (ms < 1000) return `${ms}ms`;
-  let s = Math.round(ms / 1000);
-  const h = Math.floor(s / 3600);
-  s -= h * 3600;
-  const m = Math.floor(s / 60);
-  s -= m * 60;
-  return `${h > 0 ? `${h}h` : ''}${h > 0 || m > 0 ? `${m}m` : ''}${s}s`;
+  return formatGoDuration(ms < 1000 ? ms : Math.round(ms / 1000) * 1000);
 }
