@@ -81,7 +81,7 @@ export class AzureCloud {
         publicIp: spec.publicIp ?? true,
         bootDelayMs: spec.bootDelayMs ?? 0,
         location: spec.location ?? 'eastus',
-        vmSize: spec.vmSize ?? 'Standard_B2s',
+        vmSize: spec.vmSize ?? (process.arch === 'arm64' ? 'Standard_D2ps_v5' : 'Standard_D2s_v5'),
       },
       vms: old?.vms ?? [],
       nextInstanceId: old?.nextInstanceId ?? 0,

@@ -27,7 +27,7 @@ export interface ScaleSetSpec {
   bootDelayMs?: number;
   /** Default `eastus`. */
   location?: string;
-  /** Default `Standard_B2s`. */
+  /** Default `Standard_D2s_v5`, or `Standard_D2ps_v5` (Arm64) on an arm64 machine. */
   vmSize?: string;
 }
 
