@@ -1,6 +1,6 @@
 import t from 'tap';
 import { parseDuration, projectPathFromRemote, slugify } from '../src/exec/pipeline/index.js';
-import { globToRegExp } from '../src/exec/pipeline/glob.js';
+import { fnmatchRegExp as globToRegExp } from '@fleetrunner/executor';
 import { compositeStatus, type StatusInput } from '../src/exec/pipeline/composite.js';
 
 t.test('GitLab durations parse to seconds', async (t) => {
@@ -45,6 +45,11 @@ t.test('globs match like Ruby fnmatch with PATHNAME, DOTMATCH and EXTGLOB', asyn
     ['[!ab].txt', 'c.txt', true],
     ['/abs/*.yml', 'abs/x.yml', true],
     ['./rel/*.yml', 'rel/x.yml', true],
+    ['docs/**', 'docs/a', true],
+    ['docs/**', 'docs/a/b', false],
+    ['a**b/*.txt', 'axyb/c.txt', true],
+    ['{src,lib}/**/*.ts', 'lib/x/y.ts', true],
+    ['**/.env', '.cfg/.env', true],
   ];
   for (const [pattern, path, match] of cases) t.equal(globToRegExp(pattern).test(path), match, `${pattern} vs ${path}`);
 });

@@ -1,4 +1,4 @@
-export { compileGlob, selectPaths, normalizePattern, type PathMatcher } from './glob.js';
+export { compileGlob, selectPaths, normalizePattern, fnmatchRegExp, isGlob, type PathMatcher } from './glob.js';
 export { TarReader, type TarEntry, type TarHandlers } from './tar-reader.js';
 export { TarPuller, type TarEvent } from './tar-puller.js';
 export { tarHeaders, tarPadding, tarEnd, type TarMember } from './tar-writer.js';

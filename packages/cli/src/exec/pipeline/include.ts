@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import type { Diagnostics } from './diagnostics.js';
 import type { ExprVariables } from './expression.js';
 import { deepMerge } from './extends.js';
-import { globToRegExp, isGlob } from './glob.js';
+import { fnmatchRegExp as globToRegExp, isGlob } from '@fleetrunner/executor';
 import { get, keyPos, readString, sub } from './node-read.js';
 import { firstMatch, readRules } from './rules.js';
 import { emptyMap, parseYaml, type LMap, type LNode } from './yaml-tree.js';

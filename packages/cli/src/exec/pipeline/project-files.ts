@@ -5,7 +5,7 @@ import { execFile } from 'node:child_process';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { CacheKeyRaw } from './artifacts-cache.js';
-import { globToRegExp, isGlob } from './glob.js';
+import { fnmatchRegExp as globToRegExp, isGlob } from '@fleetrunner/executor';
 
 /** Upper bound of files listed by the directory walk (GitLab also caps `exists` checks at 10,000 patterns). */
 const MAX_WALK = 100_000;

@@ -3,7 +3,7 @@
 // local run and matches (as GitLab's `changes` does for pipelines without a push event), with a warning.
 import type { Diagnostics } from './diagnostics.js';
 import { evaluateExpression, parseExpression, type Expr, type ExprVariables } from './expression.js';
-import { globToRegExp, isGlob } from './glob.js';
+import { fnmatchRegExp as globToRegExp, isGlob } from '@fleetrunner/executor';
 import { get, keyPos, readBool, readEnum, readMap, readString, readStringList, sub, flattenSeq } from './node-read.js';
 import type { SourcePos } from './types.js';
 import { expandText, readVariables, type VarDef } from './variables.js';
