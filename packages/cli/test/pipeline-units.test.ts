@@ -28,7 +28,7 @@ t.test('GitLab durations parse to seconds', async (t) => {
   for (const [input, seconds] of cases) t.equal(parseDuration(input), seconds, JSON.stringify(input));
 });
 
-t.test('globs match like Ruby fnmatch with PATHNAME, DOTMATCH and EXTGLOB', async (t) => {
+t.test('globs match like GitLab reads project-file wildcards (fnmatch with PATHNAME, DOTMATCH and EXTGLOB; ** inside a segment spans directories)', async (t) => {
   const cases: Array<[pattern: string, path: string, match: boolean]> = [
     ['Dockerfile', 'Dockerfile', true],
     ['*.md', 'README.md', true],
@@ -45,8 +45,10 @@ t.test('globs match like Ruby fnmatch with PATHNAME, DOTMATCH and EXTGLOB', asyn
     ['[!ab].txt', 'c.txt', true],
     ['/abs/*.yml', 'abs/x.yml', true],
     ['./rel/*.yml', 'rel/x.yml', true],
-    ['docs/**', 'docs/a', true],
-    ['docs/**', 'docs/a/b', false],
+    ['docs/**', 'docs/a/b', true],
+    ['configs/**.yml', 'configs/a/b.yml', true],
+    ['configs/**.yml', 'configs/b.yml', true],
+    ['configs/**.yml', 'other/b.yml', false],
     ['a**b/*.txt', 'axyb/c.txt', true],
     ['{src,lib}/**/*.ts', 'lib/x/y.ts', true],
     ['**/.env', '.cfg/.env', true],

@@ -45,19 +45,20 @@ export function selectPaths(paths: Iterable<string>, include: readonly string[],
   return out;
 }
 
-// Ruby's File.fnmatch with FNM_PATHNAME | FNM_DOTMATCH | FNM_EXTGLOB, which GitLab uses for `rules: exists` and
-// `include` wildcards: as above, but `**` is recursive only as a whole segment followed by `/` (elsewhere it is
-// `*`), and a pattern selects only the paths it names (no "everything below a directory").
-const FNMATCH_OPTIONS: picomatch.PicomatchOptions = { ...OPTIONS, nonegate: true };
+// GitLab's project-file wildcards (`rules: exists`, `include: local`; File.fnmatch with FNM_PATHNAME | FNM_DOTMATCH |
+// FNM_EXTGLOB): as above, but a pattern selects only the paths it names (no "everything below a directory"), and a
+// `**` inside a segment spans directories too (`configs/**.yml` is every .yml below configs, GitLab's docs).
+const FNMATCH_OPTIONS: picomatch.PicomatchOptions = { ...OPTIONS };
 
 /**
- * A Ruby-fnmatch pattern (relative to the project directory; a leading `/` or `./` is ignored) as a RegExp, on
+ * A project-file wildcard (relative to the project directory; a leading `/` or `./` is ignored) as a RegExp, on
  * `picomatch` like {@link compileGlob}.
  */
 export function fnmatchRegExp(pattern: string): RegExp {
-  const p = pattern.replace(/^\.?\/+/, '').replace(/\*\*+/g, (stars, at: number, all: string) => {
-    const whole = (at === 0 || all[at - 1] === '/') && all[at + stars.length] === '/';
-    return whole ? '**' : '*';
+  const p = pattern.replace(/^\.?\/+/, '').replace(/\*\*+/g, (stars: string, at: number, all: string) => {
+    const after = all[at + stars.length];
+    const whole = (at === 0 || all[at - 1] === '/') && (after === '/' || after === undefined);
+    return whole ? '**' : '{*,*/**/*}';
   });
   return picomatch.makeRe(p, FNMATCH_OPTIONS);
 }
