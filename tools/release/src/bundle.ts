@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
-import { chmod, mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { isBuiltin } from 'node:module';
 import { dirname, join, relative, sep } from 'node:path';
 import { build, type BuildFailure, type Message, type Metafile } from 'esbuild';
-import { RunnerError } from '@fleetrunner/common';
+import { RunnerError, writeFileAtomic } from '@fleetrunner/common';
 import { fileReferencePlugin, manifestTextFor, nativeStubPlugin } from './bundle-plugins.js';
 import type { PluginRelease } from './release-config.js';
 
@@ -156,13 +156,9 @@ export async function bundlePlugin(release: PluginRelease, options: BundleOption
   const out = result.outputFiles.find((f) => f.path.endsWith('.js'));
   if (!out) throw new RunnerError('internal', `bundling ${release.packageName}: esbuild wrote no JavaScript`);
   await mkdir(dirname(options.outFile), { recursive: true });
-  const tmp = `${options.outFile}.tmp-${process.pid}`;
   try {
-    await writeFile(tmp, out.contents);
-    await chmod(tmp, 0o755);
-    await rename(tmp, options.outFile);
+    await writeFileAtomic(options.outFile, out.contents, { mode: 0o755 });
   } catch (err) {
-    await rm(tmp, { force: true });
     throw RunnerError.wrap(`writing ${options.outFile}`, err, 'unavailable');
   }
   return {
