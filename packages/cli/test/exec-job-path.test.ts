@@ -59,17 +59,23 @@ t.test('a pipeline with three times more jobs than slots queues: every job succe
   t.equal(new Set(instances).size, 6, `max_use_count = 1: each job on an instance of its own (${instances.join(', ')})`);
 });
 
-t.test('runner exec honours pre_build_script and post_build_script from the config', async (t) => {
+t.test('runner exec honours the pre/post get_sources and build scripts from the config', async (t) => {
   const box = sandbox(t, {
     subnet: '127.88.1.16/28',
-    runnerExtra: `pre_build_script = "echo pre-build-ran-$CI_JOB_NAME"\npost_build_script = "echo post-build-ran"`,
+    runnerExtra: [
+      `pre_get_sources_script = "echo pre-sources-ran"`,
+      `post_get_sources_script = "test -f .gitlab-ci.yml && echo post-sources-in-tree"`,
+      `pre_build_script = "echo pre-build-ran-$CI_JOB_NAME"`,
+      `post_build_script = "echo post-build-ran"`,
+    ].join('\n'),
   });
   const project = tmpDir(t, { prefix: 'cli-exec-scripts' });
   writeTree(project, { '.gitlab-ci.yml': `build:\n  script:\n    - echo user-script-ran\n` });
   const run = await runExec(t, box, project, []);
   t.match(job(run, 'build'), { status: 'success' });
   const log = jobLog(run.stdout, 'build');
-  t.match(log, /^pre-build-ran-build$[\s\S]*^user-script-ran$[\s\S]*^post-build-ran$/m, 'the runner scripts ran around the user script');
+  t.match(log, /^pre-sources-ran$[\s\S]*Copying the local working tree[\s\S]*^post-sources-in-tree$/m, 'the get_sources scripts ran around the copy, the post one in the tree');
+  t.match(log, /^pre-build-ran-build$[\s\S]*^user-script-ran$[\s\S]*^post-build-ran$/m, 'the build scripts ran around the user script');
 });
 
 t.test('runner exec honours get_sources_timeout from the config: the job ends with job_execution_timeout', async (t) => {

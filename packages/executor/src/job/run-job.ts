@@ -281,9 +281,11 @@ class JobRun {
       const dir = this.env.paths.projectDir;
       const limit = this.ctx.settings.getSourcesTimeoutMs;
       const copied = await this.transferStage('get_sources', async (signal) => {
+        await this.copiedSourcesHook('pre', signal);
         this.ctx.log.write(`\x1b[32;1mCopying the local working tree into ${dir}\x1b[0;m\n`);
         await replaceRemoteDir(this.ctx.connection, dir, signal);
         await extractRemote(this.ctx.connection, dir, archive(), { signal, what: 'the working tree', confineLinks: false });
+        await this.copiedSourcesHook('post', signal);
       }, { failJob: true, ...(limit ? { timeoutMs: limit } : {}) });
       // As a get_sources script that times out: the job ends at once.
       if (this.stages.at(-1)?.outcome === 'timeout') this.endedAtOnce = true;
@@ -306,6 +308,18 @@ class JobRun {
       this.failure = before;
     }
     return false;
+  }
+
+  /**
+   * `pre_get_sources_script` / `post_get_sources_script` (and the job's hooks) around the copy of the working tree,
+   * as around a git fetch. A non-zero exit fails the job (script_failure); `signal` (the stage's stop) ends it.
+   */
+  private async copiedSourcesHook(part: 'pre' | 'post', signal: AbortSignal): Promise<void> {
+    const script = generateStageScript('get_sources', { ...this.scriptInput('get_sources'), copiedSources: part, stageSections: false });
+    if (script === null) return;
+    const res = await runStageScript({ ...this.ctx, abortSignal: signal }, script, { cancellable: false, jobDeadline: this.deadline.signal });
+    if (res.ended !== 'exit') throw new RunnerError('aborted', `${part}_get_sources_script stopped`);
+    if (res.exitCode !== 0) throw new RunnerError('internal', `${part}_get_sources_script failed: exit code ${res.exitCode ?? res.signal}`, { details: { failureReason: 'script_failure' } });
   }
 
   /** A stage done by the manager over the connection (cache, artifacts), in its own log section. */

@@ -76,6 +76,11 @@ export interface ScriptInput {
   readonly traceSections?: boolean;
   /** Print the stage's `section_start`/`section_end` markers from the script. Default true. */
   readonly stageSections?: boolean;
+  /**
+   * `runner exec` copies the working tree instead of running git: `get_sources` is then only the runner's
+   * pre (`pre`, run before the copy) or post (`post`, after it) get_sources scripts and hooks.
+   */
+  readonly copiedSources?: 'pre' | 'post';
   /** Stages whose section is marked `[collapsed=true]`. */
   readonly collapsedStages?: readonly StageName[];
 }

@@ -51,23 +51,43 @@ function hookScripts(input: ScriptInput, name: string): string[] {
   return (input.hooks ?? []).filter((h) => h.name === name).flatMap((h) => [...h.script]);
 }
 
-function writeGetSources(w: ScriptWriter, input: ScriptInput): void {
+/** The pre and post get_sources scripts (runner entry and job hooks); none unless the strategy fetches sources. */
+function sourcesHooks(input: ScriptInput): { pre: string[]; post: string[] } {
+  const strategy = input.env.settings.gitStrategy;
+  if (strategy !== 'clone' && strategy !== 'fetch') return { pre: [], post: [] };
+  const scripts = input.runnerScripts ?? {};
+  return {
+    pre: [...(scripts.preGetSourcesScript ? [scripts.preGetSourcesScript] : []), ...hookScripts(input, 'pre_get_sources_script')],
+    post: [...hookScripts(input, 'post_get_sources_script'), ...(scripts.postGetSourcesScript ? [scripts.postGetSourcesScript] : [])],
+  };
+}
+
+/** The hooks around a copied working tree (`runner exec`); false when there are none. */
+function writeCopiedSourcesHooks(w: ScriptWriter, input: ScriptInput, part: 'pre' | 'post'): boolean {
+  const commands = sourcesHooks(input)[part];
+  if (commands.length === 0) return false;
+  writeExports(w, input.env.variables, input.env.paths, { jobStatus: input.jobStatus });
+  if (part === 'post') w.commandLine(`cd ${pathWord(input.env.paths.projectDir)}`);
+  writeUserCommands(w, part === 'pre' ? 'pre_clone_script' : 'post_clone_script', commands, sections(input));
+  return true;
+}
+
+function writeGetSources(w: ScriptWriter, input: ScriptInput): boolean {
+  if (input.copiedSources) return writeCopiedSourcesHooks(w, input, input.copiedSources);
   writeExports(w, input.env.variables, input.env.paths, { jobStatus: input.jobStatus });
   exportLine(w, 'GIT_TERMINAL_PROMPT', '0');
   exportLine(w, 'GCM_INTERACTIVE', 'Never');
   const settings = input.env.settings;
-  const hooksApply = settings.gitStrategy === 'clone' || settings.gitStrategy === 'fetch';
-  const scripts = input.runnerScripts ?? {};
-  const pre = [...(scripts.preGetSourcesScript ? [scripts.preGetSourcesScript] : []), ...hookScripts(input, 'pre_get_sources_script')];
-  if (hooksApply && pre.length > 0) writeUserCommands(w, 'pre_clone_script', pre, sections(input));
+  const { pre, post } = sourcesHooks(input);
+  if (pre.length > 0) writeUserCommands(w, 'pre_clone_script', pre, sections(input));
 
   const git = gitInput(input);
   writeCloneFetch(w, git);
   writeSubmodules(w, settings);
 
-  const post = [...hookScripts(input, 'post_get_sources_script'), ...(scripts.postGetSourcesScript ? [scripts.postGetSourcesScript] : [])];
-  if (hooksApply && post.length > 0) writeUserCommands(w, 'post_clone_script', post, sections(input));
+  if (post.length > 0) writeUserCommands(w, 'post_clone_script', post, sections(input));
   writeClearGitCredentials(w, git);
+  return true;
 }
 
 function writeClearWorktree(w: ScriptWriter, input: ScriptInput): void {
@@ -155,8 +175,7 @@ function writeBody(w: ScriptWriter, stage: StageName, input: ScriptInput): boole
       writePrepare(w, input);
       return true;
     case 'get_sources':
-      writeGetSources(w, input);
-      return true;
+      return writeGetSources(w, input);
     case 'clear_worktree':
       writeClearWorktree(w, input);
       return true;
