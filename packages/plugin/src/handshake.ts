@@ -1,4 +1,4 @@
-import { RunnerError } from '@fleetrunner/common';
+import { RunnerError, parseGoBool } from '@fleetrunner/common';
 import { CORE_PROTOCOL_VERSION } from './constants.js';
 
 /** The parsed handshake line a plugin prints on stdout: `CORE|APP|NETWORK|ADDRESS|PROTOCOL|SERVERCERT`. */
@@ -43,7 +43,12 @@ export function parseHandshake(raw: string, acceptedAppVersions: readonly number
   const result: Handshake = { coreVersion: CORE_PROTOCOL_VERSION, appVersion, network, address, protocol };
   const cert = parts[5] ?? '';
   if (cert.length > 50) result.serverCert = cert;
-  if (parts[6] !== undefined) result.multiplex = parts[6] === 'true';
+  if (parts[6] !== undefined) {
+    // go-plugin reads the field with strconv.ParseBool and refuses anything else.
+    const multiplex = parseGoBool(parts[6]);
+    if (multiplex === undefined) throw fail(`error parsing ${JSON.stringify(parts[6])} as a boolean for multiplexing support`);
+    result.multiplex = multiplex;
+  }
   return result;
 }
 

@@ -10,6 +10,8 @@ t.test('parses handshake lines by the host rules', async (t) => {
     { name: 'short field 6 is not a cert', line: '1|1|unix|/s|grpc|short', want: { serverCert: undefined } },
     { name: 'long field 6 is a cert', line: `1|1|unix|/s|grpc|${cert}`, want: { serverCert: cert } },
     { name: 'field 7 multiplex', line: '1|1|unix|/s|grpc||true', want: { multiplex: true } },
+    { name: 'field 7 as strconv.ParseBool reads it', line: '1|1|unix|/s|grpc||1', want: { multiplex: true } },
+    { name: 'field 7 false', line: '1|1|unix|/s|grpc||F', want: { multiplex: false } },
     { name: 'second accepted version', line: '1|2|unix|/s|grpc|', want: { appVersion: 2 } },
   ];
   for (const c of ok) t.match(parseHandshake(c.line, [1, 2]), c.want, c.name);
@@ -24,6 +26,7 @@ t.test('parses handshake lines by the host rules', async (t) => {
     { name: 'netrpc when field 5 is absent', line: '1|1|unix|/s', match: /unsupported protocol "netrpc"/ },
     { name: 'netrpc', line: '1|1|unix|/s|netrpc|', match: /unsupported protocol "netrpc"/ },
     { name: 'empty address', line: '1|1|unix||grpc|', match: /empty address/ },
+    { name: 'multiplex not a boolean', line: '1|1|unix|/s|grpc||yes', match: /error parsing "yes" as a boolean for multiplexing support/ },
   ];
   for (const c of bad) {
     t.throws(() => parseHandshake(c.line, [1, 2]), c.name);
