@@ -69,8 +69,16 @@ function runnerExec(t: Test, s: AzureStandin, args: string[], config: string, en
 
 /** Waits until every scale set is empty and no machine is left behind it. */
 async function nothingLeft(s: AzureStandin): Promise<void> {
-  await waitFor(async () => [...s.cloud.scaleSets.values()].every((ss) => ss.vms.length === 0 && ss.capacity === 0) && (await s.cloud.options.backend.states()).size === 0, {
-    what: 'every VM deleted and its machine gone',
+  const left = async () => {
+    const vms = [...s.cloud.scaleSets.values()].flatMap((ss) => ss.vms.map((v) => `${v.name} ${v.provisioningState}/${v.power}`));
+    const capacity = [...s.cloud.scaleSets.values()].map((ss) => ss.capacity);
+    return { vms, capacity, machines: [...(await s.cloud.options.backend.states()).entries()] };
+  };
+  await waitFor(async () => {
+    const l = await left();
+    return l.vms.length === 0 && l.capacity.every((c) => c === 0) && l.machines.length === 0;
+  }, { what: 'every VM deleted and its machine gone' }).catch(async (err: unknown) => {
+    throw new Error(`${err instanceof Error ? err.message : String(err)}: left ${JSON.stringify(await left())}`);
   });
 }
 
@@ -116,11 +124,13 @@ report:
   when: always
   script:
     - echo "the manager goes on"
+    - sleep 8
 report-too:
   stage: after
   when: always
   script:
     - echo "on a second instance"
+    - sleep 8
 `,
   );
   const done = runnerExec(t, s, ['--file', join(dir, '.gitlab-ci.yml')], configToml(s, 'runners', 1, 2));

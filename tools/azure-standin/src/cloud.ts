@@ -263,6 +263,12 @@ export class AzureCloud {
     if (!this.gateways.has(vm)) {
       try {
         await this.openGateway(ss, vm);
+        // Deleted while its SSH server was starting: that server goes too.
+        if (vm.provisioningState !== 'Creating' || !ss.vms.includes(vm)) {
+          this.gateways.get(vm)?.close();
+          this.gateways.delete(vm);
+          return;
+        }
         vm.upAt = now;
       } catch (err) {
         this.options.logger.warn('starting the SSH server of a VM failed', { instanceId: vm.instanceId, error: toRunnerError(err).message });
@@ -295,7 +301,13 @@ export class AzureCloud {
     vm.privateIp = privateIp;
     if (publicIp) vm.publicIp = publicIp;
     try {
-      vm.backendId = await this.options.backend.launch();
+      const id = await this.options.backend.launch();
+      // Deleted (or scaled in) while its machine was starting: the machine goes too.
+      if (vm.provisioningState !== 'Creating' || !ss.vms.includes(vm)) {
+        this.toKill.add(id);
+        return;
+      }
+      vm.backendId = id;
       this.options.logger.info('VM created', { scaleSet: ss.name, instanceId: vm.instanceId, machine: vm.backendId, address: privateIp });
     } catch (err) {
       this.options.logger.warn('creating a VM failed', { instanceId: vm.instanceId, error: toRunnerError(err).message });
