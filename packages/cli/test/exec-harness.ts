@@ -56,7 +56,8 @@ export interface SandboxOptions {
   maxInstances?: number;
   /** `max_use_count`; default 0 (unlimited). */
   maxUseCount?: number;
-  shell?: 'bash' | 'sh';
+  /** `shell`; `pwsh`/`powershell` are valid config the instance executor refuses. */
+  shell?: 'bash' | 'sh' | 'pwsh' | 'powershell';
   /** Extra `[[runners]]` lines (TOML), e.g. `pre_build_script = "…"`. */
   runnerExtra?: string;
   /** Extra `[runners.autoscaler]` keys and `[[runners.autoscaler.policy]]` keys (TOML). */

@@ -100,3 +100,14 @@ t.test('a job that waits for a slot no running job will free gives up after inst
   t.equal(run.code, 1, 'the pipeline fails');
   t.match(job(run, 'build'), { status: 'failed', failureReason: 'runner_system_failure', message: /preemptive mode/ });
 });
+
+t.test('runner exec fails a job this runner cannot run before taking an instance (shell pwsh), as runner run does', async (t) => {
+  const box = sandbox(t, { subnet: '127.88.1.64/28', shell: 'pwsh' });
+  const project = tmpDir(t, { prefix: 'cli-exec-pwsh' });
+  writeTree(project, { '.gitlab-ci.yml': `build:\n  script:\n    - echo never\n` });
+  const run = await runExec(t, box, project, []);
+  const j = job(run, 'build');
+  t.match(j, { status: 'failed', failureReason: 'runner_configuration_error', message: /shell pwsh is not supported/ });
+  t.notOk(j.instanceId, 'no instance was prepared');
+  t.notMatch(jobLog(run.stdout, 'build'), /Preparing instance/);
+});
