@@ -94,8 +94,9 @@ export async function runPipeline(o: PipelineRunOptions): Promise<JobReport[]> {
       return id === undefined ? [] : [{ id, token: '', name, artifactsFile: { filename: 'artifacts.tar', size: 0 } }];
     });
     const payload = payloadOf(job, deps);
-    const cid = concurrentIds.take();
-    const pid = projectIds.take();
+    // CI_CONCURRENT_ID / _PROJECT_ID number the jobs that run, not those waiting for a slot.
+    let cid = -1;
+    let pid = -1;
     const link = linkSignals(o.signal);
     let ticket: SlotTicket | undefined;
     let result: ExecJobResult;
@@ -110,6 +111,8 @@ export async function runPipeline(o: PipelineRunOptions): Promise<JobReport[]> {
         giveUpAfterMs: o.slotGiveUpMs,
       });
       holding++;
+      cid = concurrentIds.take();
+      pid = projectIds.take();
       result = await runFleetJob({
         entry: o.entry,
         identity: { ...o.identity, managerHostname },
@@ -141,8 +144,8 @@ export async function runPipeline(o: PipelineRunOptions): Promise<JobReport[]> {
         holding--;
       }
       link.dispose();
-      concurrentIds.give(cid);
-      projectIds.give(pid);
+      if (cid >= 0) concurrentIds.give(cid);
+      if (pid >= 0) projectIds.give(pid);
       const ended = jobEnded;
       jobEnded = deferred();
       ended.resolve();
