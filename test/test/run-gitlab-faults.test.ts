@@ -8,7 +8,7 @@ import { tmpDir, waitFor } from '@fleetrunner/testing';
 import { startGitLabStandin, type GitLabStandin } from '../src/index.js';
 import { guardCatches, noInstancesLeft, startManager, writeRunConfig, type LogEntry, type ManagerProcess } from './run-harness.js';
 
-// Requests without progress fail after 3 s instead of 10 min (documented in packages/cli/src/run/README.md). The
+// Requests without progress fail after 3 s instead of 10 min (documented in packages/manager/README.md). The
 // stand-in holds a job request for 1 s, below it, as GitLab's 50 s long poll stays below the default.
 process.env['FLEETRUNNER_GITLAB_RESPONSE_HEADER_TIMEOUT'] = '3s';
 const STANDIN = { traceUpdateIntervalSeconds: 1, longPollMs: 1_000 };

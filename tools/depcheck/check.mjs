@@ -18,10 +18,12 @@ const ALLOWED = {
   connector: ['common', 'fleeting'],
   nesting: ['common', 'proto'],
   gitlab: ['common'],
-  executor: ['common', 'config', 'taskscaler', 'fleeting', 'connector', 'nesting', 'gitlab'],
+  executor: ['common', 'config', 'taskscaler', 'fleeting', 'connector', 'nesting', 'gitlab', 'installer'],
+  pipeline: ['common', 'config', 'gitlab', 'executor'],
+  manager: ['common', 'config', 'taskscaler', 'fleeting', 'gitlab', 'executor'],
   installer: ['common'],
   cli: '*',
-  testing: { anyBut: ['cli'] },
+  testing: { anyBut: ['cli', 'manager', 'pipeline'] },
 };
 
 function internalName(dep) {

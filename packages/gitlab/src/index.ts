@@ -79,3 +79,4 @@ export { zipStream, writeZipFile, type ZipEntrySource, type ZipWriterOptions } f
 export { directoryEntries } from './zip-entries.js';
 export { listZip, openZipEntry, extractZip, type ZipEntryInfo, type ExtractResult } from './zip-reader.js';
 export { DEFAULT_MAX_EXTRACTED_BYTES, MAX_LINK_TARGET_BYTES, safeEntryName, checkLinkTarget, tooLarge } from './zip-safety.js';
+export { shortToken, runnerKey } from './short-token.js';

@@ -14,7 +14,8 @@ import {
 } from '@fleetrunner/installer';
 import { defaultConfigPath } from '../config-path.js';
 import type { Output } from '../output.js';
-import { builtinPlugins, installHint } from '../plugin-path.js';
+import { installHint } from '@fleetrunner/executor';
+import { builtinPlugins } from '../plugin-path.js';
 
 export const usage = `Usage:
   runner fleeting install [-c FILE] [--upgrade]      install every runner's [runners.autoscaler] plugin

@@ -2,7 +2,7 @@ import { parseArgs } from 'node:util';
 import { formatDiagnostics, loadConfig } from '@fleetrunner/config';
 import { defaultConfigPath } from '../config-path.js';
 import { table, type Output } from '../output.js';
-import { shortToken } from '../run/short-token.js';
+import { shortToken } from '@fleetrunner/gitlab';
 
 export const usage = `Usage: runner list [--config FILE]
 

@@ -5,9 +5,9 @@ import { formatDiagnostics, loadConfig } from '@fleetrunner/config';
 import { GitLabClient, runnerInfo, type RunnerCredentials } from '@fleetrunner/gitlab';
 import { defaultConfigPath } from '../config-path.js';
 import type { Output } from '../output.js';
-import { NEW_CONFIG_HEADER, readConfigText, runnerBlock, writeConfigText, type TomlValue } from '../run/config-file.js';
-import { shortToken } from '../run/short-token.js';
-import { loadSystemId } from '../run/system-id.js';
+import { NEW_CONFIG_HEADER, readConfigText, runnerBlock, writeConfigText, type TomlValue } from '@fleetrunner/config';
+import { shortToken } from '@fleetrunner/gitlab';
+import { loadSystemId } from '@fleetrunner/manager';
 import { cliVersion } from '../version.js';
 
 export const usage = `Usage: runner register [--config FILE] --url URL (--token TOKEN | --registration-token TOKEN) [options]

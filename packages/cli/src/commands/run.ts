@@ -5,10 +5,9 @@ import { isLogLevel, type LogLevel, type Logger } from '@fleetrunner/common';
 import { formatDiagnostics, loadConfig } from '@fleetrunner/config';
 import { defaultConfigPath } from '../config-path.js';
 import type { Output } from '../output.js';
-import { JobGuard } from '../run/job-guard.js';
-import { logLevelOf, runLogger } from '../run/log-setup.js';
-import { Manager, logConfigWarnings } from '../run/manager.js';
-import { ManagerMetrics } from '../run/manager-metrics.js';
+import { builtinPlugins } from '../plugin-path.js';
+import { logLevelOf, runLogger } from '../log-setup.js';
+import { JobGuard, Manager, ManagerMetrics, logConfigWarnings } from '@fleetrunner/manager';
 import { cliVersion } from '../version.js';
 
 export const usage = `Usage: runner run [--config FILE] [--listen-address HOST:PORT] [--log-format runner|text|json] [--log-level LEVEL]
@@ -93,6 +92,7 @@ export async function runCommand(argv: string[], io: Output, hooks: RunHooks = {
   guard.install();
   const manager = await Manager.start({
     guard,
+    builtinPlugins: builtinPlugins(),
     configFile: file,
     config,
     env: process.env,

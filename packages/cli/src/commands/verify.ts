@@ -4,9 +4,9 @@ import { formatDiagnostics, loadConfig, type RunnerEntry } from '@fleetrunner/co
 import { GitLabClient, runnerInfo } from '@fleetrunner/gitlab';
 import { defaultConfigPath } from '../config-path.js';
 import type { Output } from '../output.js';
-import { readConfigText, removeRunnerBlocks, runnerBlocks, writeConfigText } from '../run/config-file.js';
-import { shortToken } from '../run/short-token.js';
-import { loadSystemId } from '../run/system-id.js';
+import { readConfigText, removeRunnerBlocks, runnerBlocks, writeConfigText } from '@fleetrunner/config';
+import { shortToken } from '@fleetrunner/gitlab';
+import { loadSystemId } from '@fleetrunner/manager';
 import { cliVersion } from '../version.js';
 
 export const usage = `Usage: runner verify [--config FILE] [--name NAME | --url URL --token TOKEN] [--delete]

@@ -5,12 +5,11 @@ import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { RunnerError, systemClock, type Logger } from '@fleetrunner/common';
 import { VM_ISOLATION_UNSUPPORTED, formatDiagnostics, loadConfig, parseConfig, type AutoscalerConfig, type RunnerConfig, type RunnerEntry } from '@fleetrunner/config';
-import { LocalArchiveStore } from '@fleetrunner/executor';
-import { startFleet, type Fleet } from '../fleet.js';
+import { LocalArchiveStore, startFleet, type Fleet } from '@fleetrunner/executor';
+import { builtinPlugins } from '../plugin-path.js';
 import { table, type Output } from '../output.js';
 import { cliVersion } from '../version.js';
-import { createSchedule, loadPipeline } from './pipeline/index.js';
-import { runPipeline, type JobReport } from './run-pipeline.js';
+import { createSchedule, loadPipeline, runPipeline, type JobReport } from '@fleetrunner/pipeline';
 
 export const usage = `Usage: runner exec [--config FILE] [--runner NAME] [--file .gitlab-ci.yml] [--report FILE] [JOB…]
 
@@ -79,7 +78,7 @@ function summary(reports: JobReport[]): string {
 /** Starts the fleet with its default state under `runDir`; removes `runDir` when that fails. */
 async function startFleetOrClean(autoscaler: AutoscalerConfig, logger: Logger, runDir: string): Promise<Fleet> {
   try {
-    return await startFleet(autoscaler, { logger, defaultStateDir: join(runDir, 'state') });
+    return await startFleet(autoscaler, { logger, defaultStateDir: join(runDir, 'state'), builtinPlugins: builtinPlugins() });
   } catch (err) {
     rmSync(runDir, { recursive: true, force: true });
     throw err;

@@ -3,6 +3,7 @@ import { linkSignals, toRunnerError, type Clock, type Logger } from '@fleetrunne
 import type { RunnerEntry } from '@fleetrunner/config';
 import {
   LocalArtifactBackend,
+  LowestFree,
   runFleetJob,
   waitForSlot,
   type ArchiveStore,
@@ -14,8 +15,8 @@ import {
 } from '@fleetrunner/executor';
 import { StreamMasker, errorLine, type JobDependency } from '@fleetrunner/gitlab';
 import { payloadOf } from './payload.js';
-import type { Pipeline, PlannedJob, Schedule } from './pipeline/index.js';
-import { LowestFree } from './slots.js';
+import type { Pipeline, PlannedJob, Schedule } from './index.js';
+
 import { sourceArchive, sourceFileList } from './sources.js';
 
 /** One job's run, for the summary and the JSON report. */

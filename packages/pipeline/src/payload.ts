@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { JobDependency, JobPayload } from '@fleetrunner/gitlab';
-import type { PlannedJob } from './pipeline/index.js';
+import type { PlannedJob } from './index.js';
 
 function v(job: PlannedJob, key: string): string {
   return job.variables.find((x) => x.key === key)?.value ?? '';

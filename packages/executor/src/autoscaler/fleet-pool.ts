@@ -1,16 +1,16 @@
 import { join } from 'node:path';
 import { RunnerError, mapSettled, raceAbort, toRunnerError, type Logger } from '@fleetrunner/common';
 import type { AutoscalerConfig, AutoscalerPolicy } from '@fleetrunner/config';
-import { startFleet, type Fleet } from '../fleet.js';
+import { startFleet, type Fleet } from './fleet.js';
 
 /** How a fleet is made (injectable for tests). */
 export type FleetFactory = (a: AutoscalerConfig, o: { logger: Logger; signal?: AbortSignal }) => Promise<Fleet>;
 
 /** Starts a fleet the way the manager does: state kept in `<state_storage.dir>/<short token>`. */
-export function fleetFactory(short: string): FleetFactory {
+export function fleetFactory(short: string, builtinPlugins?: Readonly<Record<string, string>>): FleetFactory {
   return (a, o) => {
     const dir = join(a.stateStorage.dir, short);
-    return startFleet({ ...a, stateStorage: { ...a.stateStorage, dir } }, { logger: o.logger, defaultStateDir: dir, ...(o.signal ? { signal: o.signal } : {}) });
+    return startFleet({ ...a, stateStorage: { ...a.stateStorage, dir } }, { logger: o.logger, defaultStateDir: dir, ...(builtinPlugins ? { builtinPlugins } : {}), ...(o.signal ? { signal: o.signal } : {}) });
   };
 }
 

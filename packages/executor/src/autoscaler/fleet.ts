@@ -4,7 +4,7 @@ import type { AutoscalerConfig } from '@fleetrunner/config';
 import { SshConnector } from '@fleetrunner/connector';
 import { defaultConnectorConfig, runSupervisedPlugin, type ConnectorConfig, type RunningPlugin, type SupervisedInstanceGroup } from '@fleetrunner/fleeting';
 import { createTaskscaler, type Taskscaler } from '@fleetrunner/taskscaler';
-import { pluginName, resolvePluginPath } from './plugin-path.js';
+import { pluginName, resolvePluginPath } from './plugin-lookup.js';
 
 /**
  * A runner's autoscaled fleet: the plugin process (restarted with back-off when it dies, see
@@ -26,6 +26,8 @@ export interface FleetOptions {
   defaultStateDir?: string;
   /** The config file, for the install hint when the plugin is not installed. */
   configFile?: string;
+  /** Plugins the binary embeds, by name (the command line supplies them). */
+  builtinPlugins?: Readonly<Record<string, string>>;
   signal?: AbortSignal;
 }
 
@@ -60,7 +62,7 @@ function connectorConfigOf(a: AutoscalerConfig): ConnectorConfig {
 export async function startFleet(a: AutoscalerConfig, options: FleetOptions): Promise<Fleet> {
   const logger = options.logger;
   const connector = connectorConfigOf(a);
-  const pluginPath = await resolvePluginPath(a.plugin, options.configFile ? { configFile: options.configFile } : {});
+  const pluginPath = await resolvePluginPath(a.plugin, { ...(options.configFile ? { configFile: options.configFile } : {}), ...(options.builtinPlugins ? { builtin: options.builtinPlugins } : {}) });
   const plugin = await runSupervisedPlugin(pluginPath, { logger, name: pluginName(a.plugin), ...(options.signal ? { signal: options.signal } : {}) });
   const ssh = new SshConnector({ settings: { ...connector, useExternalAddr: a.connectorConfig.useExternalAddr }, logger });
   let taskscaler: Taskscaler;

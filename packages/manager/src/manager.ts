@@ -4,7 +4,7 @@ import { dirname, join } from 'node:path';
 import { RunnerError, raceAbort, systemClock, toRunnerError, type Clock, type Logger, type Timer } from '@fleetrunner/common';
 import { diffConfig, formatDiagnostics, loadConfig, type Diagnostic, type Env, type RunnerConfig, type RunnerEntry } from '@fleetrunner/config';
 import type { RunningBuild } from './build.js';
-import { FleetPool, type FleetFactory } from './fleet-pool.js';
+import { FleetPool, type FleetFactory } from '@fleetrunner/executor';
 import { fleetingFamilies } from './fleeting-metrics.js';
 import type { ManagerMetrics } from './manager-metrics.js';
 import type { MetricFamily } from './metrics-registry.js';
@@ -14,7 +14,7 @@ import { failOrphans } from './orphans.js';
 import { processFamilies } from './process-metrics.js';
 import { processRunner, type PollContext } from './process-runner.js';
 import { RunnerState } from './runner-state.js';
-import { runnerKey } from './short-token.js';
+import { runnerKey } from '@fleetrunner/gitlab';
 import { loadSystemId } from './system-id.js';
 import { Workers } from './workers.js';
 
@@ -42,6 +42,8 @@ export interface ManagerOptions {
   configPollMs?: number;
   /** Fleet construction per runner (tests). */
   makeFleet?: (r: RunnerState) => FleetFactory;
+  /** Plugins the binary embeds, by the name `[runners.autoscaler] plugin` gives them. */
+  builtinPlugins?: Readonly<Record<string, string>>;
   /** Charges errors that escape from a job to that job (`runner run` installs it process-wide). Default: not installed. */
   guard?: JobGuard;
 }
@@ -97,6 +99,7 @@ export class Manager {
       metrics: this.metrics,
       fleets: this.fleets,
       ...(o.makeFleet ? { makeFleet: o.makeFleet } : {}),
+      ...(o.builtinPlugins ? { builtinPlugins: o.builtinPlugins } : {}),
       systemId: '',
       version: o.version,
       managerHostname: hostname(),

@@ -5,7 +5,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import t, { type Test } from 'tap';
-import { loadPipeline, type PlannedJob } from '../src/exec/pipeline/index.js';
+import { loadPipeline, type PlannedJob } from '../src/index.js';
 
 const env = {
   ...process.env,

@@ -4,13 +4,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { nullLogger } from '@fleetrunner/common';
 import { parseConfig, parseToml, tomlToPlain } from '@fleetrunner/config';
-import { removeRunnerBlocks, runnerBlock, runnerBlocks, tomlString } from '../src/run/config-file.js';
-import { InflightJobs } from '../src/run/inflight-jobs.js';
-import { Registry } from '../src/run/metrics-registry.js';
-import { RequestLimit, RunnerHealth, requestBackoff } from '../src/run/runner-health.js';
-import { runnerKey, shortToken } from '../src/run/short-token.js';
-import { Workers } from '../src/run/workers.js';
-import { splitListenAddress } from '../src/run/metrics-server.js';
+import { removeRunnerBlocks, runnerBlock, runnerBlocks, tomlString } from '@fleetrunner/config';
+import { InflightJobs } from '../src/inflight-jobs.js';
+import { Registry } from '../src/metrics-registry.js';
+import { RequestLimit, RunnerHealth, requestBackoff } from '../src/runner-health.js';
+import { runnerKey, shortToken } from '@fleetrunner/gitlab';
+import { Workers } from '../src/workers.js';
+import { splitListenAddress } from '../src/metrics-server.js';
 
 t.test('short tokens as GitLab Runner shortens them', async (t) => {
   const cases: [string, string][] = [

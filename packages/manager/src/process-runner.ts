@@ -3,7 +3,7 @@ import { RunnerError, hasCode, linkSignals, toRunnerError, type Clock, type Logg
 import { reserveSlot, type SlotTicket } from '@fleetrunner/executor';
 import { JobPayloadError, JobTrace, errorLine, type JobPayload } from '@fleetrunner/gitlab';
 import { runBuild, type RunningBuild } from './build.js';
-import { fleetFactory, type FleetFactory, type FleetPool } from './fleet-pool.js';
+import { fleetFactory, type FleetFactory, type FleetPool } from '@fleetrunner/executor';
 import type { JobGuard } from './job-guard.js';
 import type { ManagerMetrics } from './manager-metrics.js';
 import type { RunnerState } from './runner-state.js';
@@ -19,6 +19,8 @@ export interface PollContext {
   fleets: FleetPool;
   /** Default: {@link fleetFactory}. */
   makeFleet?: (r: RunnerState) => FleetFactory;
+  /** Plugins the binary embeds (for the default fleet factory). */
+  builtinPlugins?: Readonly<Record<string, string>>;
   systemId: string;
   version: { version: string; revision: string };
   managerHostname: string;
@@ -85,7 +87,7 @@ async function reserveAndRequest(ctx: PollContext, r: RunnerState): Promise<{ ti
   try {
     const a = r.entry.autoscaler;
     if (!a) throw new RunnerError('invalid_argument', 'executor requires autoscaler config');
-    const make = (ctx.makeFleet ?? ((x: RunnerState) => fleetFactory(x.short)))(r);
+    const make = (ctx.makeFleet ?? ((x: RunnerState) => fleetFactory(x.short, ctx.builtinPlugins)))(r);
     const fleet = await ctx.fleets.get(r.key, (signal) => make(a, { logger: r.logger, signal }));
     try {
       ticket = reserveSlot(fleet, `${r.short}${randomBytes(4).toString('hex')}`);

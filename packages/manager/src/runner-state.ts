@@ -1,12 +1,12 @@
 import { join } from 'node:path';
 import { RunnerError, parseGoDuration, type Backoff, type Clock, type Logger } from '@fleetrunner/common';
 import { isFeatureFlagOn, type RunnerEntry } from '@fleetrunner/config';
-import { GitLabClient, runnerInfo, type ResponseEvent, type RetryEvent, type RunnerInfo } from '@fleetrunner/gitlab';
-import { LowestFree } from '../exec/slots.js';
+import { LowestFree } from '@fleetrunner/executor';
+import { GitLabClient, runnerInfo, runnerKey, shortToken, type ResponseEvent, type RetryEvent, type RunnerInfo } from '@fleetrunner/gitlab';
+
 import { InflightJobs } from './inflight-jobs.js';
 import type { ManagerMetrics, RunnerLabels } from './manager-metrics.js';
 import { RequestLimit, RunnerHealth, requestBackoff } from './runner-health.js';
-import { runnerKey, shortToken } from './short-token.js';
 
 /** Environment variable: how long a GitLab API request may go without progress (a Go duration). */
 export const GITLAB_TIMEOUT_ENV = 'FLEETRUNNER_GITLAB_RESPONSE_HEADER_TIMEOUT';

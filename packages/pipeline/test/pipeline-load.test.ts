@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import t, { type Test } from 'tap';
-import { loadPipeline, type GitInfo, type Pipeline, type PlannedJob } from '../src/exec/pipeline/index.js';
+import { loadPipeline, type GitInfo, type Pipeline, type PlannedJob } from '../src/index.js';
 
 const fixtures = fileURLToPath(new URL('../../test/fixtures/pipeline/', import.meta.url));
 const git: GitInfo = {

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { listZip, writeZipFile } from '@fleetrunner/gitlab';
-import { tarFiles, tarToZipEntries, zipFileToTar } from '../src/run/artifact-archives.js';
+import { tarFiles, tarToZipEntries, zipFileToTar } from '../src/artifact-archives.js';
 import { tarEnd, tarHeaders, tarPadding } from '@fleetrunner/executor';
 
 function work(t: { teardown(fn: () => void): void }): string {
@@ -153,7 +153,7 @@ t.test('the artifact spool directory is this process\'s own: fresh, 0700, remove
   const tmp = work(t);
   // A directory someone else made where an older version put its spool files.
   mkdirSync(join(tmp, 'fleetrunner-artifacts'), { mode: 0o777 });
-  const module = new URL('../src/run/artifact-spool.js', import.meta.url).href;
+  const module = new URL('../src/artifact-spool.js', import.meta.url).href;
   const out = execFileSync(
     process.execPath,
     ['--input-type=module', '-e', `import { artifactSpoolDir } from ${JSON.stringify(module)}; import { statSync } from 'node:fs'; const d = await artifactSpoolDir(); console.log(JSON.stringify({ d, mode: statSync(d).mode & 0o777, again: await artifactSpoolDir() }));`],

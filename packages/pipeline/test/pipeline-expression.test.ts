@@ -1,5 +1,5 @@
 import t from 'tap';
-import { evaluateExpression, parseExpression } from '../src/exec/pipeline/index.js';
+import { evaluateExpression, parseExpression } from '../src/index.js';
 
 const vars = new Map<string, string>([
   ['BRANCH', 'main'],

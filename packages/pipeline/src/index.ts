@@ -26,3 +26,4 @@ export type {
 } from './types.js';
 export { createSchedule, type Schedule, type ScheduleOptions, type ScheduledJob, type JobResult, type JobState, type PipelineStatus } from './schedule.js';
 export { selectJobs } from './select.js';
+export { runPipeline, type JobReport } from './run-pipeline.js';

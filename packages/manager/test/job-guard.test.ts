@@ -5,7 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import t from 'tap';
 
-const guardModule = fileURLToPath(new URL('../src/run/job-guard.js', import.meta.url));
+const guardModule = fileURLToPath(new URL('../src/job-guard.js', import.meta.url));
 
 const script = `
 import { Readable } from 'node:stream';

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { createSchedule, type JobResult, type Pipeline, type PlannedJob, type Schedule } from '../src/exec/pipeline/index.js';
+import { createSchedule, type JobResult, type Pipeline, type PlannedJob, type Schedule } from '../src/index.js';
 
 const STAGES = ['.pre', 'build', 'test', 'deploy', '.post'];
 

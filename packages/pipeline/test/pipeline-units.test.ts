@@ -1,7 +1,7 @@
 import t from 'tap';
-import { parseDuration, projectPathFromRemote, slugify } from '../src/exec/pipeline/index.js';
+import { parseDuration, projectPathFromRemote, slugify } from '../src/index.js';
 import { fnmatchRegExp as globToRegExp } from '@fleetrunner/executor';
-import { compositeStatus, type StatusInput } from '../src/exec/pipeline/composite.js';
+import { compositeStatus, type StatusInput } from '../src/composite.js';
 
 t.test('GitLab durations parse to seconds', async (t) => {
   const cases: Array<[string | number, number | undefined]> = [

@@ -4,7 +4,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import t, { type Test } from 'tap';
-import { loadPipeline, type GitInfo, type LoadPipelineOptions } from '../src/exec/pipeline/index.js';
+import { loadPipeline, type GitInfo, type LoadPipelineOptions } from '../src/index.js';
 
 const main: GitInfo = { sha: 'b'.repeat(40), branch: 'main', defaultBranch: 'main', message: 'm', author: 'a', timestamp: '2026-01-01T00:00:00Z', projectPath: 'g/p' };
 

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import t, { type Test } from 'tap';
 import { RunnerError } from '@fleetrunner/common';
-import { loadPipeline, type PipelineProblem } from '../src/exec/pipeline/index.js';
+import { loadPipeline, type PipelineProblem } from '../src/index.js';
 
 function project(t: Test, files: Record<string, string>): string {
   const dir = mkdtempSync(join(tmpdir(), 'pipeline-errors-'));

@@ -1,0 +1,4 @@
+export { Manager, logConfigWarnings, type ManagerOptions, type ManagerState, type ManagerExit } from './manager.js';
+export { ManagerMetrics } from './manager-metrics.js';
+export { JobGuard } from './job-guard.js';
+export { loadSystemId } from './system-id.js';
