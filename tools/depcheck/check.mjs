@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Checks that internal dependencies only point down the table in ARCHITECTURE.md, both in package.json and in
+// Checks that internal dependencies only point down the chain in the README's Layout section, both in package.json and in
 // the import statements of every source file.
 import { readFileSync, readdirSync, existsSync } from 'node:fs';
 import { join, dirname } from 'node:path';
@@ -59,7 +59,7 @@ for (const group of ['packages', 'plugins']) {
     const self = internalName(pkg.name);
     const rule = allowedFor(self);
     if (rule === undefined) {
-      problems.push(`${group}/${dir}: package ${pkg.name} is not in the ARCHITECTURE table`);
+      problems.push(`${group}/${dir}: package ${pkg.name} is not in the layering table of tools/depcheck`);
       continue;
     }
     const devOnly = new Set(Object.keys(pkg.devDependencies ?? {}));
