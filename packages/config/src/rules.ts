@@ -2,6 +2,7 @@ import type { DeepPartial } from './deep-partial.js';
 import type { DiagnosticSink } from './diagnostics.js';
 import { FEATURE_FLAG_DEFAULTS } from './feature-flags.js';
 import { normalizeListenAddress } from './listen-address.js';
+import { OTHER_EXECUTORS } from './schema-runner.js';
 import type { AutoscalerConfig, RunnerConfig, RunnerEntry } from './types.js';
 
 /**
@@ -12,9 +13,11 @@ export function checkRules(config: RunnerConfig, parsed: DeepPartial<RunnerConfi
   const listen = normalizeListenAddress(parsed.listenAddress ?? '');
   if ('error' in listen) sink.error('listen_address', `expected host:port, ${listen.error}`);
   if (config.runners.length === 0) sink.warn('runners', 'no [[runners]] entries; nothing will request jobs', 1);
+  else if (config.runners.every((r) => OTHER_EXECUTORS.includes(r.executor))) sink.warn('runners', 'no [[runners]] entry with executor = "instance"; nothing will request jobs', 1);
   const seen = new Map<string, number>();
   config.runners.forEach((runner, i) => {
     const path = `runners[${i}]`;
+    if (OTHER_EXECUTORS.includes(runner.executor)) return; // skipped, warned about once by the schema
     checkRunner(runner, parsed.runners?.[i] ?? {}, path, sink);
     const key = `${runner.url}|${runner.id === 0 ? runner.token : runner.id}`;
     const first = seen.get(key);
@@ -27,7 +30,7 @@ function checkRunner(r: RunnerEntry, p: DeepPartial<RunnerEntry>, path: string, 
   checkUrl(r.url, `${path}.url`, sink);
   if (r.token.trim() === '') sink.error(`${path}.token`, 'required: the runner authentication token (glrt-…)');
   if (p.executor === undefined || r.executor === '') sink.error(`${path}.executor`, 'required: expected "instance"');
-  else if (r.executor !== 'instance') sink.error(`${path}.executor`, `unsupported executor ${JSON.stringify(r.executor)}; expected "instance"`);
+  else if (r.executor !== 'instance') sink.error(`${path}.executor`, `unknown executor ${JSON.stringify(r.executor)}; expected "instance" (or one of GitLab Runner's other executors, whose runners are skipped: ${OTHER_EXECUTORS.join(', ')})`);
   if (p.slotCgroupTemplate && !/\$\{slot\}|\$slot\b/.test(r.slotCgroupTemplate)) {
     sink.warn(`${path}.slot_cgroup_template`, 'has no ${slot} placeholder; every slot gets the same cgroup');
   }
@@ -98,4 +101,9 @@ function checkInstance(r: RunnerEntry, path: string, sink: DiagnosticSink): void
   if (r.instance.allowedImages.length > 0 && !vm) {
     sink.warn(`${path}.instance.allowed_images`, 'only checked when vm_isolation is enabled');
   }
+}
+
+/** True for the runners this binary runs (the instance executor); the others in a shared config.toml are skipped. */
+export function runsHere(r: RunnerEntry): boolean {
+  return r.executor === 'instance';
 }

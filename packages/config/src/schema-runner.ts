@@ -10,11 +10,22 @@ const SHELLS = ['bash', 'sh', 'pwsh', 'powershell'] as const;
 /** Sections GitLab Runner knows that belong to other executors or features fleetrunner does not have. */
 const OTHER_EXECUTOR_SECTIONS: readonly string[] = ['docker', 'ssh', 'parallels', 'virtualbox', 'machine', 'kubernetes', 'custom'];
 
+/** GitLab Runner's other executors: a runner of one of them is skipped with one warning, not rejected. */
+export const OTHER_EXECUTORS: readonly string[] = ['shell', 'docker', 'docker-windows', 'docker+machine', 'docker-autoscaler', 'kubernetes', 'custom', 'parallels', 'virtualbox', 'ssh'];
+
 /** Schema of one `[[runners]]` entry. `url` and `token` get `$VAR` expansion from `env`. */
 export function readRunner(r: TableReader, env: Env): DeepPartial<RunnerEntry> {
+  const executor = r.string('executor');
+  if (executor !== undefined && OTHER_EXECUTORS.includes(executor)) {
+    // A host keeps its docker or shell runners beside the instance ones: this one is left to another runner process.
+    r.warn('executor', `the ${executor} executor is not run here; this runner is skipped and takes no jobs (only "instance" runners run)`);
+    const skipped: DeepPartial<RunnerEntry> = { name: r.string('name'), url: r.string('url'), token: r.string('token'), id: r.int('id', { min: 0 }), executor };
+    r.skipRest();
+    return skipped;
+  }
   const out: DeepPartial<RunnerEntry> = {
     ...readIdentity(r, env),
-    executor: r.string('executor'),
+    executor,
     limit: r.int('limit', { min: 0 }),
     requestConcurrency: r.int('request_concurrency', { min: 0 }),
     strictCheckInterval: r.bool('strict_check_interval'),

@@ -224,6 +224,11 @@ export class TableReader {
     this.sink.warn(this.pathOf(key), message);
   }
 
+  /** Marks every key of the table as read, without a warning (a table the caller skips as a whole). */
+  skipRest(): void {
+    for (const k of this.table.entries.keys()) this.used.add(k);
+  }
+
   /** Warns about every key that no getter asked for, suggesting a close known key. */
   finish(): void {
     for (const [k, node] of this.table.entries) {

@@ -79,7 +79,20 @@ const cases: Case[] = [
   { name: 'duplicate key', extra: ['plugin = "gcp"'], want: ['config.toml:11:1: TOML syntax error: duplicate key runners.autoscaler.plugin'] },
   { name: 'unclosed string', replace: [[3, 'name = "r']], want: ['config.toml:3:8: TOML syntax error: unterminated string'] },
   // cross-field rules
-  { name: 'executor other than instance', replace: [[6, 'executor = "docker"']], want: ['config.toml:6: runners[0].executor: unsupported executor "docker"; expected "instance"'] },
+  {
+    name: 'another executor (skipped with one warning)',
+    replace: [[6, 'executor = "docker"']],
+    extra: ['[runners.docker]', 'image = "alpine"'],
+    want: [
+      'config.toml:1: warning: runners: no [[runners]] entry with executor = "instance"; nothing will request jobs',
+      'config.toml:6: warning: runners[0].executor: the docker executor is not run here; this runner is skipped and takes no jobs (only "instance" runners run)',
+    ],
+  },
+  {
+    name: 'unknown executor',
+    replace: [[6, 'executor = "instanse"']],
+    want: ['config.toml:6: runners[0].executor: unknown executor "instanse"; expected "instance" (or one of GitLab Runner\'s other executors, whose runners are skipped: shell, docker, docker-windows, docker+machine, docker-autoscaler, kubernetes, custom, parallels, virtualbox, ssh)'],
+  },
   { name: 'no executor', replace: [[6, null]], want: ['config.toml:2: runners[0].executor: required: expected "instance"'] },
   { name: 'instance executor without autoscaler', replace: [[7, null], [8, null], [9, null], [10, null]], want: ['config.toml:2: runners[0].autoscaler: required: the instance executor needs a [runners.autoscaler] section with a plugin'] },
   { name: 'autoscaler without plugin', replace: [[8, null]], want: ['config.toml:7: runners[0].autoscaler.plugin: required: the fleeting plugin, e.g. "aws", "googlecloud:latest" or "fleeting-plugin-aws"'] },

@@ -2,7 +2,7 @@ import { stat } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
 import { RunnerError, raceAbort, systemClock, toRunnerError, type Clock, type Logger, type Timer } from '@fleetrunner/common';
-import { diffConfig, formatDiagnostics, loadConfig, type Diagnostic, type Env, type RunnerConfig, type RunnerEntry } from '@fleetrunner/config';
+import { diffConfig, formatDiagnostics, loadConfig, runsHere, type Diagnostic, type Env, type RunnerConfig, type RunnerEntry } from '@fleetrunner/config';
 import type { RunningBuild } from './build.js';
 import { FleetPool, type FleetFactory } from '@fleetrunner/executor';
 import { fleetingFamilies } from './fleeting-metrics.js';
@@ -143,7 +143,8 @@ export class Manager {
 
   /** Every runner token this manager knows (for the logger's masking). */
   tokens(): string[] {
-    return [...this.runners.values()].map((r) => r.entry.token);
+    // Skipped runners of other executors too: their tokens are secrets all the same.
+    return [...new Set([...this.runners.values()].map((r) => r.entry.token).concat(this.config.runners.map((r) => r.token)))];
   }
 
   /** Jobs running now. */
@@ -201,7 +202,8 @@ export class Manager {
 
   private setRunners(entries: readonly RunnerEntry[]): void {
     const order: RunnerState[] = [];
-    for (const e of entries) {
+    // Runners of other executors in a shared config.toml are skipped (config validation warned about each).
+    for (const e of entries.filter(runsHere)) {
       const key = runnerKey(e);
       let r = this.runners.get(key);
       if (r) {

@@ -4,7 +4,7 @@ import { homedir, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { RunnerError, systemClock, type Logger } from '@fleetrunner/common';
-import { VM_ISOLATION_UNSUPPORTED, formatDiagnostics, loadConfig, parseConfig, type AutoscalerConfig, type RunnerConfig, type RunnerEntry } from '@fleetrunner/config';
+import { VM_ISOLATION_UNSUPPORTED, formatDiagnostics, runsHere, loadConfig, parseConfig, type AutoscalerConfig, type RunnerConfig, type RunnerEntry } from '@fleetrunner/config';
 import { LocalArchiveStore, startFleet, type Fleet } from '@fleetrunner/executor';
 import { builtinPlugins } from '../plugin-path.js';
 import { table, type Output } from '../output.js';
@@ -46,7 +46,7 @@ async function chooseRunner(configFile: string | undefined, name: string | undef
   const result = configFile ? await loadConfig(configFile, { env: process.env }) : parseConfig(DEFAULT_CONFIG, { file: '(built-in exec config)', env: {} });
   if (result.errors.length > 0 || !result.config) throw new RunnerError('invalid_argument', formatDiagnostics(result));
   if (configFile && result.warnings.length > 0) io.err(formatDiagnostics(result));
-  const runners = result.config.runners.filter((r) => r.autoscaler !== undefined && (!name || r.name === name));
+  const runners = result.config.runners.filter((r) => runsHere(r) && r.autoscaler !== undefined && (!name || r.name === name));
   const runner = runners[0];
   if (!runner) throw new RunnerError('invalid_argument', `${result.file}: no [[runners]] entry${name ? ` named ${JSON.stringify(name)}` : ''} with [runners.autoscaler]`);
   if (runner.autoscaler?.vmIsolation.enabled) {
