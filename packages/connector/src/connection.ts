@@ -227,4 +227,19 @@ export class SshConnection implements Connection {
       }
     });
   }
+
+  async forwardUnix(path: string, options: { signal?: AbortSignal } = {}): Promise<Duplex> {
+    if (this.state === 'closed') throw new RunnerError('unavailable', `connection to instance ${this.instanceId} is closed`);
+    if (options.signal?.aborted) throw abortError(options.signal);
+    return new Promise((resolve, reject) => {
+      try {
+        this.client.openssh_forwardOutStreamLocal(path, (err, stream) => {
+          if (err) reject(new RunnerError(this.state === 'closed' ? 'unavailable' : 'channel_open_failed', `opening the unix socket ${path} on instance ${this.instanceId}: ${err.message}`, { cause: err }));
+          else resolve(stream);
+        });
+      } catch (err) {
+        reject(new RunnerError('unavailable', `connection to instance ${this.instanceId} lost: ${toRunnerError(err).message}`, { cause: err }));
+      }
+    });
+  }
 }

@@ -67,6 +67,27 @@ export class SshConnector {
     }
   }
 
+  /**
+   * A new connection to a machine reached through `through` (a nested VM on an instance: `info.internalAddr` as
+   * the instance sees it), with `settings` (`vm_isolation.connector_config`) filling what `info` leaves empty. It is
+   * not pooled: the caller closes it, and its host key is forgotten then (every VM is new).
+   */
+  async connectThrough(through: Connection, info: ConnectInfo, settings: ConnectorSettings, options: { signal?: AbortSignal } = {}): Promise<Connection> {
+    if (this.state === 'shutdown') throw new RunnerError('unavailable', 'connector is shut down');
+    const target = dialTarget(settings, info);
+    const address = `${target.host}:${target.port}`;
+    const client = await dialSsh(target, {
+      hostKeys: this.hostKeys,
+      clock: this.clock,
+      ...(options.signal ? { signal: options.signal } : {}),
+      via: (signal) => through.forwardTcp(target.host, target.port, signal ? { signal } : {}),
+    });
+    const conn = new SshConnection(info.id, address, client, this.logger);
+    client.once('close', () => this.hostKeys.forget(info.id));
+    this.logger.debug('connected through instance', { instance: through.instanceId, target: info.id, address });
+    return conn;
+  }
+
   /** Closes the instance's connection and forgets its pinned host key (the instance is gone). */
   forget(instanceId: string): void {
     const c = this.conns.get(instanceId);

@@ -1,4 +1,5 @@
 import net from 'node:net';
+import type { Duplex } from 'node:stream';
 import { Client } from 'ssh2';
 import { RunnerError, type Clock } from '@fleetrunner/common';
 import type { HostKeyStore } from './host-keys.js';
@@ -40,13 +41,17 @@ function tcpConnect(host: string, port: number, timeoutMs: number, clock: Clock,
  * Opens an authenticated SSH connection. The host key is checked against `hostKeys` (trust on first use per
  * instance). Errors: `auth_failed`, `timeout`, `connection_refused`, `host_key_changed`, `unavailable`.
  */
-export async function dialSsh(target: DialTarget, options: { hostKeys: HostKeyStore; clock: Clock; signal?: AbortSignal }): Promise<Client> {
+export async function dialSsh(
+  target: DialTarget,
+  options: { hostKeys: HostKeyStore; clock: Clock; signal?: AbortSignal; via?: (signal?: AbortSignal) => Promise<Duplex> },
+): Promise<Client> {
   const { info, host, port } = target;
   const timeoutMs = info.timeoutMs || DEFAULT_DIAL_TIMEOUT_MS;
   const where = `${info.username}@${host}:${port} (instance ${info.id})`;
   // An 'abort' listener added to an already aborted signal never fires.
   if (options.signal?.aborted) throw new RunnerError('aborted', `connecting to ${where}: aborted`);
-  const sock = await tcpConnect(host, port, timeoutMs, options.clock, options.signal);
+  // `via`: a stream another connection opened (a VM reached through its host), else a TCP connection.
+  const sock: Duplex = options.via ? await viaStream(options.via, where, timeoutMs, options.clock, options.signal) : await tcpConnect(host, port, timeoutMs, options.clock, options.signal);
   const client = new Client();
   let hostKeyRejected = false;
   return new Promise<Client>((resolve, reject) => {
@@ -108,4 +113,20 @@ export async function dialSsh(target: DialTarget, options: { hostKeys: HostKeySt
 function describeCredentials(target: DialTarget): string {
   const kinds = [target.info.key.length > 0 ? 'key' : '', target.info.password ? 'password' : ''].filter(Boolean);
   return kinds.length ? `tried ${kinds.join(' and ')}` : 'no key or password was provided';
+}
+
+async function viaStream(open: (signal?: AbortSignal) => Promise<Duplex>, where: string, timeoutMs: number, clock: Clock, signal?: AbortSignal): Promise<Duplex> {
+  const ctl = new AbortController();
+  const onAbort = (): void => ctl.abort(signal?.reason);
+  signal?.addEventListener('abort', onAbort, { once: true });
+  const timer = clock.setTimeout(() => ctl.abort(new RunnerError('timeout', `connecting to ${where}: timed out after ${timeoutMs} ms`)), timeoutMs);
+  try {
+    return await open(ctl.signal);
+  } catch (err) {
+    if (ctl.signal.aborted && ctl.signal.reason instanceof RunnerError) throw ctl.signal.reason;
+    throw RunnerError.wrap(`connecting to ${where}`, err, 'unavailable');
+  } finally {
+    timer.clear();
+    signal?.removeEventListener('abort', onAbort);
+  }
 }

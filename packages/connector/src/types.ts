@@ -51,6 +51,8 @@ export interface Connection {
   exec(command: string, options?: ExecOptions): Promise<ExecResult>;
   /** Opens a TCP stream to `host:port` as seen from the instance (ssh `direct-tcpip`). */
   forwardTcp(host: string, port: number, options?: { signal?: AbortSignal }): Promise<import('node:stream').Duplex>;
+  /** Opens a stream to the unix socket `path` on the instance (OpenSSH `direct-streamlocal@openssh.com`). */
+  forwardUnix(path: string, options?: { signal?: AbortSignal }): Promise<import('node:stream').Duplex>;
   /** Closes the connection; idempotent. */
   close(): void;
 }

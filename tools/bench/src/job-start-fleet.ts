@@ -48,6 +48,9 @@ class FirstByteConnection implements Connection {
   forwardTcp(host: string, port: number, options?: { signal?: AbortSignal }): Promise<Duplex> {
     return this.inner.forwardTcp(host, port, options);
   }
+  forwardUnix(path: string, options?: { signal?: AbortSignal }): Promise<Duplex> {
+    return this.inner.forwardUnix(path, options);
+  }
   close(): void {
     this.inner.close();
   }
