@@ -17,6 +17,8 @@ const ALLOWED = {
   taskscaler: ['common', 'config', 'fleeting'],
   connector: ['common', 'fleeting'],
   nesting: ['common', 'proto'],
+  // plugins/nesting: the nesting daemon (not a fleeting plugin), a binary on the host over the nesting client package.
+  'nesting-daemon': ['common', 'proto', 'nesting'],
   gitlab: ['common'],
   executor: ['common', 'config', 'taskscaler', 'fleeting', 'connector', 'nesting', 'gitlab', 'installer'],
   pipeline: ['common', 'config', 'gitlab', 'executor'],
