@@ -33,4 +33,17 @@ export { runPlugin, type RunPluginOptions, type RunningPlugin } from './run-plug
 export { SupervisedInstanceGroup, runSupervisedPlugin, type SupervisedPluginOptions, type SupervisorState } from './supervised-group.js';
 export * from './conformance/index.js';
 export { generateEd25519, publicKeyLineOf, type SshKeyPair } from './ssh-keys.js';
-export { pluginConfigObject } from './plugin-config.js';
+export { pluginConfigObject, readStringKeys, checkForm, throwConfigProblems, type StringKeysSpec, type StringKeysRead } from './plugin-config.js';
+export { retryCloudCall, wrapCloudError, type CloudRetryPolicy, type CloudErrors, type CloudRetryOptions, type CloudErrorText } from './cloud-retry.js';
+export { packageVersion } from './package-version.js';
+export {
+  GroupLifecycle,
+  knownInstance,
+  heartbeatFromKnown,
+  increaseCapacity,
+  planDecrease,
+  decreaseOutcome,
+  type KnownInstance,
+  type CapacityControl,
+  type DecreasePlan,
+} from './group-kit.js';

@@ -1,4 +1,5 @@
-import { RunnerError, type ErrorCode } from '@fleetrunner/common';
+import type { ErrorCode, RunnerError } from '@fleetrunner/common';
+import { wrapCloudError } from '@fleetrunner/fleeting';
 
 /** Error codes AWS services use for throttling (the SDKs' list, plus EC2's). */
 const THROTTLING = new Set([
@@ -80,9 +81,9 @@ function codeFor(s: AwsErrorShape): ErrorCode {
 
 /** Wraps an SDK error once, at the boundary: `<context>: <AWS code>: <message>`, with a stable RunnerError code. */
 export function wrapAwsError(context: string, err: unknown, attempts = 1): RunnerError {
-  if (err instanceof RunnerError) return RunnerError.wrap(context, err);
-  const s = awsErrorShape(err);
-  const hint = s.code === 'CredentialsProviderError' ? ' (set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, a profile, or plugin_config.credentials_file)' : '';
-  const tries = attempts > 1 ? ` (after ${attempts} attempts)` : '';
-  return new RunnerError(codeFor(s), `${context}: ${s.code}: ${s.message}${hint}${tries}`, { cause: err, details: { awsCode: s.code, ...(s.status ? { httpStatus: s.status } : {}) } });
+  return wrapCloudError(context, err, attempts, (e) => {
+    const s = awsErrorShape(e);
+    const hint = s.code === 'CredentialsProviderError' ? ' (set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, a profile, or plugin_config.credentials_file)' : '';
+    return { code: codeFor(s), head: s.code, message: `${s.message}${hint}`, details: { awsCode: s.code, ...(s.status ? { httpStatus: s.status } : {}) } };
+  });
 }

@@ -1,5 +1,4 @@
-import { RunnerError } from '@fleetrunner/common';
-import { pluginConfigObject } from '@fleetrunner/fleeting';
+import { checkForm, readStringKeys, throwConfigProblems } from '@fleetrunner/fleeting';
 
 /** The validated `plugin_config` of the AWS plugin (the keys of upstream fleeting-plugin-aws). */
 export interface AwsConfig {
@@ -30,30 +29,9 @@ const KEYS: Record<string, keyof AwsConfig> = {
  * message to `warnings` for the caller to log.
  */
 export function parseAwsConfig(raw: unknown, warnings: string[] = []): AwsConfig {
-  const obj = pluginConfigObject(raw);
-  const problems: string[] = [];
-  const out: Partial<AwsConfig> = {};
-  for (const [key, v] of Object.entries(obj)) {
-    const field = KEYS[key];
-    if (!field) {
-      warnings.push(`plugin_config.${key}: unknown key, ignored (expected one of ${Object.keys(KEYS).join(', ')})`);
-      continue;
-    }
-    if (typeof v !== 'string' || v.trim() === '') {
-      problems.push(`plugin_config.${key}: expected a non-empty string, got ${JSON.stringify(v)}`);
-      continue;
-    }
-    out[field] = v;
-  }
-  if (out.name === undefined && !problems.some((p) => p.startsWith('plugin_config.name:'))) {
-    problems.push('plugin_config.name: required (the name of the Auto Scaling group)');
-  }
-  if (out.name !== undefined && !/^[\w.:/-]{1,255}$/.test(out.name)) {
-    problems.push(`plugin_config.name: expected an Auto Scaling group name (1-255 letters, digits and ._:/-), got ${JSON.stringify(out.name)}`);
-  }
-  if (out.region !== undefined && !/^[a-z]{2}(-[a-z]+)+-\d+$/.test(out.region)) {
-    problems.push(`plugin_config.region: expected a region like "us-east-1", got ${JSON.stringify(out.region)}`);
-  }
-  if (problems.length > 0) throw new RunnerError('invalid_argument', problems.join('; '), { details: { problems } });
+  const { values: out, problems } = readStringKeys<AwsConfig>(raw, { keys: KEYS, required: { name: 'the name of the Auto Scaling group' } }, warnings);
+  checkForm(problems, 'name', out.name, /^[\w.:/-]{1,255}$/, 'an Auto Scaling group name (1-255 letters, digits and ._:/-)');
+  checkForm(problems, 'region', out.region, /^[a-z]{2}(-[a-z]+)+-\d+$/, 'a region like "us-east-1"');
+  throwConfigProblems(problems);
   return out as AwsConfig;
 }

@@ -1,16 +1,6 @@
-import { Limiter, RunnerError, mapSettled, nullLogger, systemClock, throwIfAborted, toRunnerError, type Clock, type Logger } from '@fleetrunner/common';
-import type {
-  CallOptions,
-  ConnectInfo,
-  ConnectorConfig,
-  DecreaseResult,
-  IncreaseResult,
-  InitSettings,
-  InstanceGroup,
-  InstanceState,
-  InstanceStatus,
-  ProviderInfo,
-} from '@fleetrunner/fleeting';
+import { Limiter, RunnerError, mapSettled, nullLogger, systemClock, type Clock, type Logger } from '@fleetrunner/common';
+import { GroupLifecycle, decreaseOutcome, heartbeatFromKnown, increaseCapacity, knownInstance } from '@fleetrunner/fleeting';
+import type { CallOptions, ConnectInfo, ConnectorConfig, DecreaseResult, IncreaseResult, InitSettings, InstanceGroup, InstanceState, InstanceStatus, ProviderInfo } from '@fleetrunner/fleeting';
 import { AwsApi, type Ec2View } from './aws-api.js';
 import { awsErrorShape } from './aws-errors.js';
 import { parseAwsConfig, type AwsConfig } from './config.js';
@@ -55,10 +45,9 @@ const DECREASE_CONCURRENCY = 4;
  * EC2 Instance Connect (or the Windows password). See the package README for plugin_config.
  */
 export class AwsInstanceGroup implements InstanceGroup {
-  private state: 'new' | 'ready' | 'shutdown' = 'new';
+  private readonly life = new GroupLifecycle<AwsApi>();
   private config!: AwsConfig;
   private region = '';
-  private api: AwsApi | undefined;
   private connector!: ConnectorConfig;
   private logger: Logger;
   private readonly clock: Clock;
@@ -79,8 +68,7 @@ export class AwsInstanceGroup implements InstanceGroup {
   }
 
   async init(settings: InitSettings, options: CallOptions & { logger?: Logger } = {}): Promise<ProviderInfo> {
-    throwIfAborted(options.signal);
-    if (this.state !== 'new') throw new RunnerError('invalid_argument', 'init: already called');
+    this.life.starting(options.signal);
     const warnings: string[] = [];
     const config = parseAwsConfig(settings.pluginConfig, warnings);
     const profile = config.profile ?? (this.env.AWS_PROFILE || 'default');
@@ -108,10 +96,9 @@ export class AwsInstanceGroup implements InstanceGroup {
       if (!group.newInstancesProtected) this.logger.warn('new instances are not protected from scale in and should be', {});
       if (!group.suspendedProcesses.includes('AZRebalance')) this.logger.warn('the AZRebalance process is not suspended and should be', {});
       this.known = new Map(group.instances.map((i) => [i.id, { state: 'creating', ec2: undefined, availabilityZone: i.availabilityZone }]));
-      this.api = api;
       this.config = config;
       this.region = region;
-      this.state = 'ready';
+      this.life.opened(api);
       this.logger.info('initialized', { max_size: group.maxSize, desired: group.desiredCapacity, instances: group.instances.length });
       return { id: `aws/${region}/${config.name}`, maxSize: group.maxSize, version: VERSION, buildInfo: '', capabilities: [] };
     } catch (err) {
@@ -146,26 +133,17 @@ export class AwsInstanceGroup implements InstanceGroup {
   async increase(delta: number, options: CallOptions = {}): Promise<IncreaseResult> {
     const api = this.ready(options.signal);
     if (delta <= 0) return { succeeded: 0 };
-    return this.mutate.run(async () => {
-      try {
-        const group = await api.describeGroup(this.config.name, options.signal);
-        if (!group) throw new RunnerError('not_found', `auto scaling group "${this.config.name}" no longer exists`);
-        const target = Math.min(group.desiredCapacity + delta, group.maxSize);
-        const granted = Math.max(0, target - group.desiredCapacity);
-        if (granted > 0) await api.setDesiredCapacity(this.config.name, target, options.signal);
-        if (granted === delta) return { succeeded: granted };
-        const error = new RunnerError(
-          'no_capacity',
-          `increasing by ${delta}: ${delta - granted} instance(s) over the group's MaxSize ${group.maxSize} (desired capacity was ${group.desiredCapacity})`,
-        );
-        this.logger.warn('increase partly granted', { requested: delta, succeeded: granted, max_size: group.maxSize });
-        return { succeeded: granted, error };
-      } catch (err) {
-        const error = RunnerError.wrap(`increasing by ${delta}`, err);
-        this.logger.warn('increase failed', { requested: delta, error: error.message });
-        return { succeeded: 0, error };
-      }
-    });
+    return this.mutate.run(() =>
+      increaseCapacity(delta, this.logger, {
+        read: async () => {
+          const group = await api.describeGroup(this.config.name, options.signal);
+          if (!group) throw new RunnerError('not_found', `auto scaling group "${this.config.name}" no longer exists`);
+          return { current: group.desiredCapacity, max: group.maxSize };
+        },
+        set: (target) => api.setDesiredCapacity(this.config.name, target, options.signal),
+        limit: (max, current) => `the group's MaxSize ${max} (desired capacity was ${current})`,
+      }),
+    );
   }
 
   async decrease(ids: readonly string[], options: CallOptions = {}): Promise<DecreaseResult> {
@@ -174,7 +152,7 @@ export class AwsInstanceGroup implements InstanceGroup {
     return this.mutate.run(async () => {
       const results = await mapSettled(ids, DECREASE_CONCURRENCY, async (id) => {
         const k = this.known.get(id);
-        if (!k) throw new RunnerError('instance_not_found', `${id}: not an instance of auto scaling group "${this.config.name}"`);
+        if (!k) throw new RunnerError('instance_not_found', `${id}: not an instance of ${this.where()}`);
         if (k.state === 'deleting' || k.state === 'deleted') return id;
         try {
           await api.terminateInstance(id, options.signal);
@@ -188,19 +166,15 @@ export class AwsInstanceGroup implements InstanceGroup {
         return id;
       });
       const succeeded: string[] = [];
-      const failures: RunnerError[] = [];
-      results.forEach((r) => (r.status === 'fulfilled' ? succeeded.push(r.value) : failures.push(toRunnerError(r.reason))));
-      if (failures.length === 0) return { succeeded };
-      const error = new RunnerError(failures[0]!.code, `decreasing: ${failures.map((f) => f.message).join('; ')}`, { cause: failures[0] });
-      if (failures.some((f) => f.code !== 'instance_not_found')) this.logger.warn('decrease partly failed', { succeeded: succeeded.length, error: error.message });
-      return { succeeded, error };
+      const failures: unknown[] = [];
+      results.forEach((r) => (r.status === 'fulfilled' ? succeeded.push(r.value) : failures.push(r.reason)));
+      return decreaseOutcome(succeeded, failures, this.logger);
     });
   }
 
   async connectInfo(id: string, options: CallOptions = {}): Promise<ConnectInfo> {
     const api = this.ready(options.signal);
-    const k = this.known.get(id);
-    if (!k || k.state === 'deleted') throw new RunnerError('instance_not_found', `instance ${id} not found in auto scaling group "${this.config.name}"`, { details: { id } });
+    const k = knownInstance(this.known, id, this.where());
     const ec2 = k.ec2;
     if (!ec2 || !(ec2.privateIp || ec2.publicIp)) throw new RunnerError('unavailable', `instance ${id} has no address yet (state ${k.state})`);
     const c = this.connector;
@@ -229,24 +203,20 @@ export class AwsInstanceGroup implements InstanceGroup {
 
   async heartbeat(id: string, options: CallOptions = {}): Promise<void> {
     this.ready(options.signal);
-    // Served from the last update: a heartbeat per instance must not cost an API call.
-    const k = this.known.get(id);
-    if (!k) throw new RunnerError('instance_not_found', `instance ${id} not found in auto scaling group "${this.config.name}"`, { details: { id } });
-    if (k.state !== 'running') throw new RunnerError('instance_unhealthy', `instance ${id} is ${k.state}`);
+    heartbeatFromKnown(this.known, id, this.where());
   }
 
   async shutdown(_options: CallOptions = {}): Promise<void> {
-    if (this.state === 'shutdown') return;
-    this.state = 'shutdown';
-    this.api?.destroy();
-    this.api = undefined;
+    this.life.shutDown()?.destroy();
   }
 
   private ready(signal: AbortSignal | undefined): AwsApi {
-    throwIfAborted(signal);
-    if (this.state === 'new') throw new RunnerError('invalid_argument', 'instance group: init has not been called');
-    if (this.state === 'shutdown' || !this.api) throw new RunnerError('unavailable', 'instance group: shut down');
-    return this.api;
+    return this.life.ready(signal);
+  }
+
+  /** This group in messages. */
+  private where(): string {
+    return `auto scaling group "${this.config.name}"`;
   }
 
   /** The Administrator password of a Windows instance, polled until AWS has it, decrypted with the connector key. */

@@ -1,4 +1,5 @@
-import { RunnerError, type ErrorCode } from '@fleetrunner/common';
+import type { ErrorCode, RunnerError } from '@fleetrunner/common';
+import { wrapCloudError } from '@fleetrunner/fleeting';
 
 /** What the SDK's errors carry, narrowed from `unknown`. */
 export interface AzureErrorShape {
@@ -71,9 +72,9 @@ export function codeOf(s: AzureErrorShape): ErrorCode {
 
 /** Wraps an SDK error once, at the boundary: `<context>: <HTTP status> <code>: <message>`, with a stable code. */
 export function wrapAzureError(context: string, err: unknown, attempts = 1): RunnerError {
-  if (err instanceof RunnerError) return RunnerError.wrap(context, err);
-  const s = azureErrorShape(err);
-  const tries = attempts > 1 ? ` (after ${attempts} attempts)` : '';
-  const head = s.status !== undefined ? `${s.status} ${s.code}` : s.code;
-  return new RunnerError(codeOf(s), `${context}: ${head}: ${s.message}${tries}`, { cause: err, details: { azureCode: s.code, ...(s.status ? { httpStatus: s.status } : {}) } });
+  return wrapCloudError(context, err, attempts, (e) => {
+    const s = azureErrorShape(e);
+    const head = s.status !== undefined ? `${s.status} ${s.code}` : s.code;
+    return { code: codeOf(s), head, message: s.message, details: { azureCode: s.code, ...(s.status ? { httpStatus: s.status } : {}) } };
+  });
 }

@@ -1,17 +1,7 @@
 import type { TokenCredential } from '@azure/identity';
-import { Limiter, RunnerError, nullLogger, systemClock, throwIfAborted, toRunnerError, type Clock, type Logger } from '@fleetrunner/common';
-import type {
-  CallOptions,
-  ConnectInfo,
-  ConnectorConfig,
-  DecreaseResult,
-  IncreaseResult,
-  InitSettings,
-  InstanceGroup,
-  InstanceState,
-  InstanceStatus,
-  ProviderInfo,
-} from '@fleetrunner/fleeting';
+import { Limiter, RunnerError, nullLogger, systemClock, toRunnerError, type Clock, type Logger } from '@fleetrunner/common';
+import { GroupLifecycle, decreaseOutcome, heartbeatFromKnown, increaseCapacity, knownInstance, planDecrease } from '@fleetrunner/fleeting';
+import type { CallOptions, ConnectInfo, ConnectorConfig, DecreaseResult, IncreaseResult, InitSettings, InstanceGroup, InstanceState, InstanceStatus, ProviderInfo } from '@fleetrunner/fleeting';
 import { AzureApi, type VmAddresses } from './azure-api.js';
 import { azureEndpoints } from './cloud-endpoints.js';
 import { parseAzureConfig, type AzureConfig } from './config.js';
@@ -51,9 +41,8 @@ interface Known {
  * interfaces and public addresses, logins with the scale set's static credentials. See the package README.
  */
 export class AzureInstanceGroup implements InstanceGroup {
-  private state: 'new' | 'ready' | 'shutdown' = 'new';
+  private readonly life = new GroupLifecycle<AzureApi>();
   private config!: AzureConfig;
-  private api: AzureApi | undefined;
   private connector!: ConnectorConfig;
   private logger: Logger;
   private readonly clock: Clock;
@@ -74,8 +63,7 @@ export class AzureInstanceGroup implements InstanceGroup {
   }
 
   async init(settings: InitSettings, options: CallOptions & { logger?: Logger } = {}): Promise<ProviderInfo> {
-    throwIfAborted(options.signal);
-    if (this.state !== 'new') throw new RunnerError('invalid_argument', 'init: already called');
+    this.life.starting(options.signal);
     const warnings: string[] = [];
     const config = parseAzureConfig(settings.pluginConfig, warnings);
     const endpoints = azureEndpoints(this.env);
@@ -116,9 +104,8 @@ export class AzureInstanceGroup implements InstanceGroup {
       this.adminUsername = ss.adminUsername;
       const vms = await api.listVms(options.signal);
       this.known = new Map(vms.map((vm) => [vm.name, { state: instanceState(vm), vm }]));
-      this.api = api;
       this.config = config;
-      this.state = 'ready';
+      this.life.opened(api);
       this.logger.info('initialized', { capacity: ss.capacity, instances: vms.length, location: ss.location, endpoints: endpoints.source });
       return { id: `azure/${config.subscriptionId}/${config.resourceGroupName}/${config.name}`, maxSize: MAX_SCALE_SET_SIZE, version: VERSION, buildInfo: '', capabilities: [] };
     } catch (err) {
@@ -163,38 +150,25 @@ export class AzureInstanceGroup implements InstanceGroup {
   async increase(delta: number, options: CallOptions = {}): Promise<IncreaseResult> {
     const api = this.ready(options.signal);
     if (delta <= 0) return { succeeded: 0 };
-    return this.mutate.run(async () => {
-      try {
-        const ss = await api.getScaleSet(options.signal);
-        if (!ss) throw new RunnerError('not_found', `scale set "${this.config.name}" no longer exists`);
-        const target = Math.min(ss.capacity + delta, MAX_SCALE_SET_SIZE);
-        const granted = Math.max(0, target - ss.capacity);
-        if (granted > 0) await api.setCapacity(target, options.signal);
-        if (granted === delta) return { succeeded: granted };
-        const error = new RunnerError('no_capacity', `increasing by ${delta}: ${delta - granted} instance(s) over the largest scale set size ${MAX_SCALE_SET_SIZE} (capacity was ${ss.capacity})`);
-        this.logger.warn('increase partly granted', { requested: delta, succeeded: granted });
-        return { succeeded: granted, error };
-      } catch (err) {
-        const error = RunnerError.wrap(`increasing by ${delta}`, err);
-        this.logger.warn('increase failed', { requested: delta, error: error.message });
-        return { succeeded: 0, error };
-      }
-    });
+    return this.mutate.run(() =>
+      increaseCapacity(delta, this.logger, {
+        read: async () => {
+          const ss = await api.getScaleSet(options.signal);
+          if (!ss) throw new RunnerError('not_found', `scale set "${this.config.name}" no longer exists`);
+          return { current: ss.capacity, max: MAX_SCALE_SET_SIZE };
+        },
+        set: (target) => api.setCapacity(target, options.signal),
+        limit: (max, current) => `the largest scale set size ${max} (capacity was ${current})`,
+      }),
+    );
   }
 
   async decrease(ids: readonly string[], options: CallOptions = {}): Promise<DecreaseResult> {
     const api = this.ready(options.signal);
     if (ids.length === 0) return { succeeded: [] };
     return this.mutate.run(async () => {
-      const succeeded: string[] = [];
-      const failures: RunnerError[] = [];
-      const send = new Map<string, string>();
-      for (const id of new Set(ids)) {
-        const k = this.known.get(id);
-        if (!k) failures.push(new RunnerError('instance_not_found', `${id}: not an instance of scale set "${this.config.name}"`));
-        else if (k.state === 'deleting' || k.state === 'deleted') succeeded.push(id);
-        else send.set(k.vm.instanceId, id);
-      }
+      const { succeeded, failures, send: names } = planDecrease(ids, this.known, this.where());
+      const send = new Map(names.map((id) => [this.known.get(id)!.vm.instanceId, id]));
       const batch = async (instanceIds: string[]): Promise<void> => {
         try {
           await api.deleteInstances(instanceIds, options.signal);
@@ -215,21 +189,13 @@ export class AzureInstanceGroup implements InstanceGroup {
         }
       };
       if (send.size > 0) await batch([...send.keys()]);
-      for (const id of succeeded) {
-        const k = this.known.get(id);
-        if (k && k.state !== 'deleted') k.state = 'deleting';
-      }
-      if (failures.length === 0) return { succeeded };
-      const error = new RunnerError(failures[0]!.code, `decreasing: ${failures.map((f) => f.message).join('; ')}`, { cause: failures[0] });
-      if (failures.some((f) => f.code !== 'instance_not_found')) this.logger.warn('decrease partly failed', { succeeded: succeeded.length, error: error.message });
-      return { succeeded, error };
+      return decreaseOutcome(succeeded, failures, this.logger, this.known);
     });
   }
 
   async connectInfo(id: string, options: CallOptions = {}): Promise<ConnectInfo> {
     const api = this.ready(options.signal);
-    const k = this.known.get(id);
-    if (!k || k.state === 'deleted') throw new RunnerError('instance_not_found', `instance ${id} not found in scale set "${this.config.name}"`, { details: { id } });
+    const k = knownInstance(this.known, id, this.where());
     const c = this.connector;
     if (!c.useStaticCredentials && !c.password && c.key.length === 0) {
       throw new RunnerError(
@@ -260,22 +226,19 @@ export class AzureInstanceGroup implements InstanceGroup {
 
   async heartbeat(id: string, options: CallOptions = {}): Promise<void> {
     this.ready(options.signal);
-    // Served from the last update: a heartbeat per instance must not cost an API call.
-    const k = this.known.get(id);
-    if (!k) throw new RunnerError('instance_not_found', `instance ${id} not found in scale set "${this.config.name}"`, { details: { id } });
-    if (k.state !== 'running') throw new RunnerError('instance_unhealthy', `instance ${id} is ${k.state}`);
+    heartbeatFromKnown(this.known, id, this.where());
   }
 
   async shutdown(_options: CallOptions = {}): Promise<void> {
-    if (this.state === 'shutdown') return;
-    this.state = 'shutdown';
-    this.api = undefined;
+    this.life.shutDown();
   }
 
   private ready(signal: AbortSignal | undefined): AzureApi {
-    throwIfAborted(signal);
-    if (this.state === 'new') throw new RunnerError('invalid_argument', 'instance group: init has not been called');
-    if (this.state === 'shutdown' || !this.api) throw new RunnerError('unavailable', 'instance group: shut down');
-    return this.api;
+    return this.life.ready(signal);
+  }
+
+  /** This group in messages. */
+  private where(): string {
+    return `scale set "${this.config.name}"`;
   }
 }

@@ -1,5 +1,4 @@
-import { RunnerError } from '@fleetrunner/common';
-import { pluginConfigObject } from '@fleetrunner/fleeting';
+import { checkForm, readStringKeys, throwConfigProblems } from '@fleetrunner/fleeting';
 
 /** The validated `plugin_config` of the googlecloud plugin (the keys of upstream fleeting-plugin-googlecloud). */
 export interface GceConfig {
@@ -18,6 +17,7 @@ export interface GceConfig {
 }
 
 const KEYS: Record<string, keyof GceConfig> = { name: 'name', project: 'project', zone: 'zone', credentials_file: 'credentialsFile' };
+const REQUIRED = { name: 'the name of the managed instance group', project: 'the project ID', zone: 'the zone of the group, e.g. "europe-west1-c"' };
 
 /**
  * Validates `plugin_config`: every known key must be a non-empty string; `name`, `project` and `zone` are required.
@@ -25,35 +25,11 @@ const KEYS: Record<string, keyof GceConfig> = { name: 'name', project: 'project'
  * errors (Go plugins ignore unknown JSON keys): each one adds a message to `warnings` for the caller to log.
  */
 export function parseGceConfig(raw: unknown, warnings: string[] = []): GceConfig {
-  const obj = pluginConfigObject(raw);
-  const problems: string[] = [];
-  const out: Partial<GceConfig> = {};
-  for (const [key, v] of Object.entries(obj)) {
-    const field = KEYS[key];
-    if (!field) {
-      warnings.push(`plugin_config.${key}: unknown key, ignored (expected one of ${Object.keys(KEYS).join(', ')})`);
-      continue;
-    }
-    if (typeof v !== 'string' || v.trim() === '') {
-      problems.push(`plugin_config.${key}: expected a non-empty string, got ${JSON.stringify(v)}`);
-      continue;
-    }
-    out[field] = v;
-  }
-  const what = { name: 'the name of the managed instance group', project: 'the project ID', zone: 'the zone of the group, e.g. "europe-west1-c"' } as const;
-  for (const k of ['name', 'project', 'zone'] as const) {
-    if (out[k] === undefined && !problems.some((p) => p.startsWith(`plugin_config.${k}:`))) problems.push(`plugin_config.${k}: required (${what[k]})`);
-  }
-  if (out.name !== undefined && !/^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$/.test(out.name)) {
-    problems.push(`plugin_config.name: expected an instance group name (lowercase letters, digits and hyphens, starting with a letter), got ${JSON.stringify(out.name)}`);
-  }
-  if (out.project !== undefined && !/^([a-z0-9.-]+:)?[a-z][-a-z0-9]{4,28}[a-z0-9]$/.test(out.project)) {
-    problems.push(`plugin_config.project: expected a project ID like "my-project-123", got ${JSON.stringify(out.project)}`);
-  }
-  if (out.zone !== undefined && !/^[a-z]+-[a-z]+\d+-[a-z]$/.test(out.zone)) {
-    const region = /^[a-z]+-[a-z]+\d+$/.test(out.zone) ? ' (that is a region; only zonal groups are supported, name the zone such as "' + out.zone + '-b")' : '';
-    problems.push(`plugin_config.zone: expected a zone like "europe-west1-c", got ${JSON.stringify(out.zone)}${region}`);
-  }
-  if (problems.length > 0) throw new RunnerError('invalid_argument', problems.join('; '), { details: { problems } });
+  const { values: out, problems } = readStringKeys<GceConfig>(raw, { keys: KEYS, required: REQUIRED }, warnings);
+  checkForm(problems, 'name', out.name, /^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$/, 'an instance group name (lowercase letters, digits and hyphens, starting with a letter)');
+  checkForm(problems, 'project', out.project, /^([a-z0-9.-]+:)?[a-z][-a-z0-9]{4,28}[a-z0-9]$/, 'a project ID like "my-project-123"');
+  const region = out.zone !== undefined && /^[a-z]+-[a-z]+\d+$/.test(out.zone) ? ` (that is a region; only zonal groups are supported, name the zone such as "${out.zone}-b")` : '';
+  checkForm(problems, 'zone', out.zone, /^[a-z]+-[a-z]+\d+-[a-z]$/, 'a zone like "europe-west1-c"', region);
+  throwConfigProblems(problems);
   return out as GceConfig;
 }

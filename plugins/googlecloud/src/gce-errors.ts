@@ -1,4 +1,5 @@
-import { RunnerError, type ErrorCode } from '@fleetrunner/common';
+import type { ErrorCode, RunnerError } from '@fleetrunner/common';
+import { wrapCloudError } from '@fleetrunner/fleeting';
 
 /** What the SDK's errors carry, narrowed from `unknown`. */
 export interface GceErrorShape {
@@ -89,9 +90,9 @@ export function codeOf(s: GceErrorShape): ErrorCode {
 
 /** Wraps an SDK error once, at the boundary: `<context>: <HTTP status> <reason>: <message>`, with a stable code. */
 export function wrapGceError(context: string, err: unknown, attempts = 1): RunnerError {
-  if (err instanceof RunnerError) return RunnerError.wrap(context, err);
-  const s = gceErrorShape(err);
-  const tries = attempts > 1 ? ` (after ${attempts} attempts)` : '';
-  const head = s.status !== undefined ? `${s.status} ${s.reason}` : s.reason;
-  return new RunnerError(codeOf(s), `${context}: ${head}: ${s.message}${tries}`, { cause: err, details: { reason: s.reason, ...(s.status ? { httpStatus: s.status } : {}) } });
+  return wrapCloudError(context, err, attempts, (e) => {
+    const s = gceErrorShape(e);
+    const head = s.status !== undefined ? `${s.status} ${s.reason}` : s.reason;
+    return { code: codeOf(s), head, message: s.message, details: { reason: s.reason, ...(s.status ? { httpStatus: s.status } : {}) } };
+  });
 }

@@ -1,9 +1,15 @@
 import { readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { Limiter, RunnerError, mapSettled, nullLogger, systemClock, throwIfAborted, toRunnerError, type Clock, type Logger } from '@fleetrunner/common';
+import { Limiter, RunnerError, mapSettled, nullLogger, systemClock, toRunnerError, type Clock, type Logger } from '@fleetrunner/common';
 import {
+  GroupLifecycle,
+  decreaseOutcome,
   generateEd25519,
+  heartbeatFromKnown,
+  increaseCapacity,
+  knownInstance,
+  planDecrease,
   publicKeyLineOf,
   type CallOptions,
   type ConnectInfo,
@@ -72,9 +78,8 @@ function expandHome(path: string, env: NodeJS.ProcessEnv): string {
  * See the package README for plugin_config.
  */
 export class GceInstanceGroup implements InstanceGroup {
-  private state: 'new' | 'ready' | 'shutdown' = 'new';
+  private readonly life = new GroupLifecycle<GceApi>();
   private config!: GceConfig;
-  private api: GceApi | undefined;
   private connector!: ConnectorConfig;
   private logger: Logger;
   private readonly clock: Clock;
@@ -96,8 +101,7 @@ export class GceInstanceGroup implements InstanceGroup {
   }
 
   async init(settings: InitSettings, options: CallOptions & { logger?: Logger } = {}): Promise<ProviderInfo> {
-    throwIfAborted(options.signal);
-    if (this.state !== 'new') throw new RunnerError('invalid_argument', 'init: already called');
+    this.life.starting(options.signal);
     const warnings: string[] = [];
     const parsed = parseGceConfig(settings.pluginConfig, warnings);
     const config = parsed.credentialsFile ? { ...parsed, credentialsFile: expandHome(parsed.credentialsFile, this.env) } : parsed;
@@ -126,9 +130,8 @@ export class GceInstanceGroup implements InstanceGroup {
       if (!group) throw new RunnerError('not_found', `plugin_config.name: instance group "${config.name}" not found in project ${config.project} zone ${config.zone}`);
       const members = await api.listManaged(options.signal);
       this.known = new Map(members.map((m) => [m.name, { state: instanceState(m), firstId: m.id, lastError: m.lastError }]));
-      this.api = api;
       this.config = config;
-      this.state = 'ready';
+      this.life.opened(api);
       this.logger.info('initialized', { target_size: group.targetSize, instances: members.length, endpoint: endpoint ? `${endpoint.protocol}://${endpoint.apiEndpoint}:${endpoint.port}` : 'default' });
       return { id: `gcp/${config.project}/${config.zone}/${config.name}`, maxSize: MAX_GROUP_SIZE, version: VERSION, buildInfo: '', capabilities: [] };
     } catch (err) {
@@ -176,38 +179,24 @@ export class GceInstanceGroup implements InstanceGroup {
   async increase(delta: number, options: CallOptions = {}): Promise<IncreaseResult> {
     const api = this.ready(options.signal);
     if (delta <= 0) return { succeeded: 0 };
-    return this.mutate.run(async () => {
-      try {
-        const group = await api.getGroup(options.signal);
-        if (!group) throw new RunnerError('not_found', `instance group "${this.config.name}" no longer exists`);
-        const target = Math.min(group.targetSize + delta, MAX_GROUP_SIZE);
-        const granted = Math.max(0, target - group.targetSize);
-        if (granted > 0) await api.resize(target, options.signal);
-        if (granted === delta) return { succeeded: granted };
-        const error = new RunnerError('no_capacity', `increasing by ${delta}: ${delta - granted} instance(s) over the largest group size ${MAX_GROUP_SIZE} (target size was ${group.targetSize})`);
-        this.logger.warn('increase partly granted', { requested: delta, succeeded: granted });
-        return { succeeded: granted, error };
-      } catch (err) {
-        const error = RunnerError.wrap(`increasing by ${delta}`, err);
-        this.logger.warn('increase failed', { requested: delta, error: error.message });
-        return { succeeded: 0, error };
-      }
-    });
+    return this.mutate.run(() =>
+      increaseCapacity(delta, this.logger, {
+        read: async () => {
+          const group = await api.getGroup(options.signal);
+          if (!group) throw new RunnerError('not_found', `instance group "${this.config.name}" no longer exists`);
+          return { current: group.targetSize, max: MAX_GROUP_SIZE };
+        },
+        set: (target) => api.resize(target, options.signal),
+        limit: (max, current) => `the largest group size ${max} (target size was ${current})`,
+      }),
+    );
   }
 
   async decrease(ids: readonly string[], options: CallOptions = {}): Promise<DecreaseResult> {
     const api = this.ready(options.signal);
     if (ids.length === 0) return { succeeded: [] };
     return this.mutate.run(async () => {
-      const succeeded: string[] = [];
-      const failures: RunnerError[] = [];
-      const send: string[] = [];
-      for (const id of new Set(ids)) {
-        const k = this.known.get(id);
-        if (!k) failures.push(new RunnerError('instance_not_found', `${id}: not an instance of instance group "${this.config.name}"`));
-        else if (k.state === 'deleting' || k.state === 'deleted') succeeded.push(id);
-        else send.push(id);
-      }
+      const { succeeded, failures, send } = planDecrease(ids, this.known, this.where());
       if (send.length > 0) {
         try {
           // One call for all; GCE refuses the whole call when one name is not a member (any more).
@@ -226,15 +215,8 @@ export class GceInstanceGroup implements InstanceGroup {
           }
         }
       }
-      for (const id of succeeded) {
-        const k = this.known.get(id);
-        if (k && k.state !== 'deleted') k.state = 'deleting';
-        this.reached.delete(id);
-      }
-      if (failures.length === 0) return { succeeded };
-      const error = new RunnerError(failures[0]!.code, `decreasing: ${failures.map((f) => f.message).join('; ')}`, { cause: failures[0] });
-      if (failures.some((f) => f.code !== 'instance_not_found')) this.logger.warn('decrease partly failed', { succeeded: succeeded.length, error: error.message });
-      return { succeeded, error };
+      for (const id of succeeded) this.reached.delete(id);
+      return decreaseOutcome(succeeded, failures, this.logger, this.known);
     });
   }
 
@@ -246,8 +228,7 @@ export class GceInstanceGroup implements InstanceGroup {
 
   async connectInfo(id: string, options: CallOptions = {}): Promise<ConnectInfo> {
     const api = this.ready(options.signal);
-    const k = this.known.get(id);
-    if (!k || k.state === 'deleted') throw new RunnerError('instance_not_found', `instance ${id} not found in instance group "${this.config.name}"`, { details: { id } });
+    const k = knownInstance(this.known, id, this.where());
     const c = this.connector;
     const reached = await this.reach(api, id, k, options.signal);
     const view = reached.view;
@@ -329,24 +310,19 @@ export class GceInstanceGroup implements InstanceGroup {
 
   async heartbeat(id: string, options: CallOptions = {}): Promise<void> {
     this.ready(options.signal);
-    // Served from the last update: a heartbeat per instance must not cost an API call.
-    const k = this.known.get(id);
-    if (!k) throw new RunnerError('instance_not_found', `instance ${id} not found in instance group "${this.config.name}"`, { details: { id } });
-    if (k.state !== 'running') throw new RunnerError('instance_unhealthy', `instance ${id} is ${k.state}`);
+    heartbeatFromKnown(this.known, id, this.where());
   }
 
   async shutdown(_options: CallOptions = {}): Promise<void> {
-    if (this.state === 'shutdown') return;
-    this.state = 'shutdown';
-    const api = this.api;
-    this.api = undefined;
-    await api?.close();
+    await this.life.shutDown()?.close();
   }
 
   private ready(signal: AbortSignal | undefined): GceApi {
-    throwIfAborted(signal);
-    if (this.state === 'new') throw new RunnerError('invalid_argument', 'instance group: init has not been called');
-    if (this.state === 'shutdown' || !this.api) throw new RunnerError('unavailable', 'instance group: shut down');
-    return this.api;
+    return this.life.ready(signal);
+  }
+
+  /** This group in messages. */
+  private where(): string {
+    return `instance group "${this.config.name}"`;
   }
 }

@@ -10,18 +10,8 @@ import {
   type Logger,
   type Timer,
 } from '@fleetrunner/common';
-import type {
-  CallOptions,
-  ConnectInfo,
-  ConnectorConfig,
-  DecreaseResult,
-  IncreaseResult,
-  InitSettings,
-  InstanceGroup,
-  InstanceState,
-  InstanceStatus,
-  ProviderInfo,
-} from '@fleetrunner/fleeting';
+import { GroupLifecycle } from '@fleetrunner/fleeting';
+import type { CallOptions, ConnectInfo, ConnectorConfig, DecreaseResult, IncreaseResult, InitSettings, InstanceGroup, InstanceState, InstanceStatus, ProviderInfo } from '@fleetrunner/fleeting';
 import { parseLocalConfig, type ConfigEnv, type LocalConfig } from './config.js';
 import { createInstance } from './create-instance.js';
 import { Faults } from './faults.js';
@@ -54,7 +44,7 @@ const EXIT_WAIT_MS = 10_000;
  * detached process tree that survives plugin restarts. See the package README for plugin_config.
  */
 export class LocalInstanceGroup implements InstanceGroup {
-  private state: 'new' | 'ready' | 'shutdown' = 'new';
+  private readonly life = new GroupLifecycle<StateStore>();
   private config!: LocalConfig;
   private connector!: ConnectorConfig;
   private creds!: Credentials;
@@ -80,8 +70,7 @@ export class LocalInstanceGroup implements InstanceGroup {
   }
 
   async init(settings: InitSettings, options: CallOptions & { logger?: Logger } = {}): Promise<ProviderInfo> {
-    throwIfAborted(options.signal);
-    if (this.state !== 'new') throw new RunnerError('invalid_argument', 'init: already called');
+    this.life.starting(options.signal);
     const config = parseLocalConfig(settings.pluginConfig, this.options.env ?? process.env);
     if (settings.connector.protocol !== 'ssh') {
       throw new RunnerError('invalid_argument', `connector_config.protocol: the local plugin serves "ssh" only, got "${settings.connector.protocol}"`);
@@ -99,7 +88,7 @@ export class LocalInstanceGroup implements InstanceGroup {
     await store.ensure();
     this.store = store;
     await this.rediscover();
-    this.state = 'ready';
+    this.life.opened(store);
     this.logger.info('initialized', { mode: config.mode, state_dir: config.stateDir, instances: this.records.size });
     return {
       id: `local/${hostName()}/${config.name}`,
@@ -224,8 +213,8 @@ export class LocalInstanceGroup implements InstanceGroup {
   }
 
   async shutdown(_options: CallOptions = {}): Promise<void> {
-    if (this.state === 'shutdown') return;
-    this.state = 'shutdown';
+    if (this.life.isShutDown) return;
+    this.life.shutDown();
     this.background.abort(new RunnerError('aborted', 'instance group shut down'));
     for (const t of this.vanishTimers.values()) t.clear();
     this.vanishTimers.clear();
@@ -233,9 +222,7 @@ export class LocalInstanceGroup implements InstanceGroup {
   }
 
   private check(signal: AbortSignal | undefined): void {
-    throwIfAborted(signal);
-    if (this.state === 'new') throw new RunnerError('invalid_argument', 'instance group: init has not been called');
-    if (this.state === 'shutdown') throw new RunnerError('unavailable', 'instance group: shut down');
+    this.life.ready(signal);
   }
 
   private get(id: string): InstanceRecord {
@@ -337,7 +324,7 @@ export class LocalInstanceGroup implements InstanceGroup {
   }
 
   private armVanish(rec: InstanceRecord): void {
-    if (this.config.vanishAfterMs <= 0 || rec.readyAt === undefined || this.state === 'shutdown') return;
+    if (this.config.vanishAfterMs <= 0 || rec.readyAt === undefined || this.life.isShutDown) return;
     const due = rec.readyAt + this.config.bootDelayMs + this.config.vanishAfterMs;
     this.vanishTimers.get(rec.id)?.clear();
     this.vanishTimers.set(

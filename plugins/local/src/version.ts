@@ -1,18 +1,8 @@
-import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
-
-function readVersion(): string {
-  try {
-    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as unknown;
-    const v = typeof pkg === 'object' && pkg !== null ? (pkg as Record<string, unknown>).version : undefined;
-    return typeof v === 'string' ? v : '0.0.0';
-  } catch {
-    return '0.0.0';
-  }
-}
+import { packageVersion } from '@fleetrunner/fleeting';
 
 /** This plugin's version, from its package.json. */
-export const VERSION = readVersion();
+export const VERSION = packageVersion(new URL('../../package.json', import.meta.url));
 
 /** GOOS-style name of this machine's OS (`linux`, `darwin`, `windows`…). */
 export function goOs(platform: NodeJS.Platform = process.platform): string {
