@@ -24,3 +24,5 @@ export {
 export type { Hypervisor, HypervisorInfo, VirtualMachine } from './hypervisor.js';
 export { serve, parseInitConfig, NestingService, nestingImplementation, type ServeOptions, type NestingServer } from './server.js';
 export { defaultSocketPath, userConfigDir, socketPathOfTarget } from './socket-path.js';
+/** gRPC status codes (grpc-js's `status`), for comparing NestingError.status. */
+export { status as GrpcStatus } from '@grpc/grpc-js';
