@@ -77,7 +77,9 @@ const cases: Case[] = [
   // TOML syntax errors
   { name: 'missing value', extra: ['max_use_count ='], want: ['config.toml:11:16: TOML syntax error: expected a value, found end of file'] },
   { name: 'duplicate key', extra: ['plugin = "gcp"'], want: ['config.toml:11:1: TOML syntax error: duplicate key runners.autoscaler.plugin'] },
-  { name: 'unclosed string', replace: [[3, 'name = "r']], want: ['config.toml:3:8: TOML syntax error: unterminated string'] },
+  { name: 'unclosed string', replace: [[3, 'name = "r']], want: ['config.toml:3:10: TOML syntax error: unterminated string: expected the closing quote, found end of line'] },
+  { name: 'integer beyond 64 bits', extra: ['max_use_count = 9223372036854775808'], want: ['config.toml:11:17: TOML syntax error: integer 9223372036854775808 does not fit in 64 bits (expected -9223372036854775808 to 9223372036854775807)'] },
+  { name: 'sub-table defined twice', extra: ['[runners.autoscaler]'], want: ['config.toml:11:1: TOML syntax error: cannot define [runners.autoscaler]: runners.autoscaler is already a table defined above'] },
   // cross-field rules
   {
     name: 'another executor (skipped with one warning)',
