@@ -6,7 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { safeTar, tarEnd, tarHeaders, tarPadding, type SafeTarOptions, type TarMember } from '../src/files/index.js';
+import { writeTar, type TarMember } from '@fleetrunner/common/tar';
+import { safeTar, type SafeTarOptions } from '../src/files/index.js';
 
 function work(t: { teardown(fn: () => void): void }): string {
   const dir = mkdtempSync(join(tmpdir(), 'safe-tar-'));
@@ -14,18 +15,17 @@ function work(t: { teardown(fn: () => void): void }): string {
   return dir;
 }
 
-type Member = Partial<TarMember> & { name: string; body?: string };
+type Member = Omit<TarMember, 'type' | 'body'> & { type?: TarMember['type']; body?: string };
 
 /** A tar archive of `members` (files by default). */
-function tarOf(members: Member[]): Buffer {
+async function tarOf(members: Member[]): Promise<Buffer> {
   const parts: Buffer[] = [];
-  for (const m of members) {
+  const full = members.map((m): TarMember => {
     const body = Buffer.from(m.body ?? '');
     const type = m.type ?? 'file';
-    parts.push(tarHeaders({ mode: type === 'directory' ? 0o755 : 0o644, mtime: new Date(0), ...m, type, size: type === 'file' ? body.length : 0 }));
-    if (type === 'file') parts.push(body, tarPadding(body.length));
-  }
-  parts.push(tarEnd());
+    return { ...m, type, size: type === 'file' ? body.length : 0, body: type === 'file' ? body : undefined };
+  });
+  for await (const c of writeTar(full)) parts.push(c);
   return Buffer.concat(parts);
 }
 
@@ -66,7 +66,7 @@ const REFUSED: { name: string; members: Member[]; options?: SafeTarOptions; erro
 t.test('unsafe members are refused, naming the member, before tar sees them', async (t) => {
   for (const c of REFUSED) {
     const dir = work(t);
-    await t.rejects(extract(tarOf(c.members), join(dir, 'dest'), c.options), { code: 'invalid_argument', message: c.error }, c.name);
+    await t.rejects(extract(await tarOf(c.members), join(dir, 'dest'), c.options), { code: 'invalid_argument', message: c.error }, c.name);
     t.notOk(existsSync(join(dir, 'escape')), `${c.name}: nothing outside`);
   }
 });
@@ -79,7 +79,7 @@ t.test('special files are refused', async (t) => {
 });
 
 t.test('links come after every file and directory; parents are listed before their members', async (t) => {
-  const names = await listed(tarOf([{ name: 'a/l', type: 'symlink', linkname: 'f' }, { name: 'a/f', body: 'x' }, { name: 'b/c/g', body: 'y' }, { name: 'h', type: 'hardlink', linkname: 'a/f' }]));
+  const names = await listed(await tarOf([{ name: 'a/l', type: 'symlink', linkname: 'f' }, { name: 'a/f', body: 'x' }, { name: 'b/c/g', body: 'y' }, { name: 'h', type: 'hardlink', linkname: 'a/f' }]));
   t.same(names, ['a/', 'a/f', 'b/', 'b/c/', 'b/c/g', 'a/l', 'h']);
 });
 
@@ -91,7 +91,7 @@ t.test('a symlink planted by an earlier extraction is replaced by a directory, n
   mkdirSync(dest);
   symlinkSync(outside, join(dest, 'door'));
   symlinkSync('../outside', join(dest, 'rel'));
-  t.equal(await extract(tarOf([{ name: 'door/f', body: 'one' }, { name: 'rel/deep/g', body: 'two' }]), dest), 0);
+  t.equal(await extract(await tarOf([{ name: 'door/f', body: 'one' }, { name: 'rel/deep/g', body: 'two' }]), dest), 0);
   t.same(readdirSync(outside), [], 'nothing went through the links');
   t.ok(lstatSync(join(dest, 'door')).isDirectory(), 'the planted link is a directory now');
   t.equal(readFileSync(join(dest, 'door/f'), 'utf8'), 'one');
@@ -102,9 +102,9 @@ t.test('links chained over several extractions stay inside', async (t) => {
   const dir = work(t);
   const dest = join(dir, 'a', 'b', 'dest');
   // Each link stays inside where it is written; only following the first would let the second point out.
-  t.equal(await extract(tarOf([{ name: 'x', type: 'directory' }, { name: 'x/y', type: 'directory' }, { name: 'x/y/up', type: 'symlink', linkname: '..' }]), dest), 0);
-  t.equal(await extract(tarOf([{ name: 'x/y/up/up2', type: 'symlink', linkname: '../..' }]), dest), 0);
-  t.equal(await extract(tarOf([{ name: 'x/up2/PWNED', body: 'x' }]), dest), 0);
+  t.equal(await extract(await tarOf([{ name: 'x', type: 'directory' }, { name: 'x/y', type: 'directory' }, { name: 'x/y/up', type: 'symlink', linkname: '..' }]), dest), 0);
+  t.equal(await extract(await tarOf([{ name: 'x/y/up/up2', type: 'symlink', linkname: '../..' }]), dest), 0);
+  t.equal(await extract(await tarOf([{ name: 'x/up2/PWNED', body: 'x' }]), dest), 0);
   t.notOk(existsSync(join(dir, 'a', 'b', 'PWNED')), 'nothing above the destination');
   t.ok(existsSync(join(dest, 'x/up2/PWNED')), 'the member landed where its name says');
 });
@@ -112,7 +112,7 @@ t.test('links chained over several extractions stay inside', async (t) => {
 t.test('caches and source trees keep their links as they are (confineLinks: false), still after the files', async (t) => {
   const dir = work(t);
   const dest = join(dir, 'dest');
-  const archive = tarOf([{ name: 'venv/bin/python', type: 'symlink', linkname: '/usr/bin/python3' }, { name: 'venv/pyvenv.cfg', body: 'home = /usr/bin\n' }, { name: 'up', type: 'symlink', linkname: '..' }]);
+  const archive = await tarOf([{ name: 'venv/bin/python', type: 'symlink', linkname: '/usr/bin/python3' }, { name: 'venv/pyvenv.cfg', body: 'home = /usr/bin\n' }, { name: 'up', type: 'symlink', linkname: '..' }]);
   await t.rejects(extract(archive, dest), { message: /points to the absolute path/ });
   t.equal(await extract(archive, dest, { confineLinks: false }), 0);
   t.equal(readFileSync(join(dest, 'venv/pyvenv.cfg'), 'utf8'), 'home = /usr/bin\n');
@@ -138,7 +138,46 @@ t.test('a tar made by GNU tar round-trips: modes, long names, hard links as link
 
 t.test('a truncated or foreign stream fails', async (t) => {
   const dir = work(t);
-  const good = tarOf([{ name: 'a.txt', body: 'x'.repeat(3000) }]);
+  const good = await tarOf([{ name: 'a.txt', body: 'x'.repeat(3000) }]);
   await t.rejects(extract(good.subarray(0, 1200), join(dir, 'cut')), { message: /truncated/ });
   await t.rejects(extract(Buffer.alloc(2048, 0x41), join(dir, 'junk')), { message: /checksum/ });
+});
+
+t.test('the truncation error names the member it cut; a stream cut between members names the last whole one', async (t) => {
+  const dir = work(t);
+  const good = await tarOf([{ name: 'a.txt', body: 'x'.repeat(3000) }, { name: 'b.txt', body: 'y' }]);
+  await t.rejects(extract(good.subarray(0, 1200), join(dir, 'cut')), { code: 'invalid_argument', message: /reading tar entry "a\.txt": the archive is truncated/ });
+  await t.rejects(extract(good.subarray(0, 512 + 3072 + 100), join(dir, 'cut2')), { message: /after entry "a\.txt": the archive is truncated/ });
+});
+
+t.test('GNU and pax long names and link targets come through; the output is owned by root and reproducible', async (t) => {
+  const dir = work(t);
+  const src = join(dir, 'src');
+  // One component over 100 bytes: no ustar prefix split can hold it, so GNU tar writes a long-name record (gnu) or
+  // a pax path record (pax); the non-ASCII name needs pax in our output too.
+  const long = `${'p'.repeat(60)}/${'q'.repeat(150)}.txt`;
+  const accented = 'répertoire/fichier-é.txt';
+  const target = `${'t'.repeat(120)}/x`;
+  mkdirSync(join(src, 'p'.repeat(60)), { recursive: true });
+  mkdirSync(join(src, 'répertoire'));
+  writeFileSync(join(src, long), 'long\n');
+  writeFileSync(join(src, accented), 'accent\n');
+  symlinkSync(target, join(src, 'far'));
+  for (const format of ['gnu', 'pax']) {
+    const archive = execFileSync('tar', [`--format=${format}`, '--owner=1234', '--group=5678', '--mtime=@1700000000', '-cf', '-', '-C', src, long, accented, 'far'], { maxBuffer: 1 << 24 });
+    const out: Buffer[] = [];
+    for await (const c of safeTar(Readable.from([archive]), { confineLinks: false })) out.push(c as Buffer);
+    const again: Buffer[] = [];
+    for await (const c of safeTar(Readable.from([archive]), { confineLinks: false })) again.push(c as Buffer);
+    t.ok(Buffer.concat(out).equals(Buffer.concat(again)), `${format}: the same input gives the same bytes`);
+    const listing = execFileSync('tar', ['-tvf', '-', '--numeric-owner'], { input: Buffer.concat(out), encoding: 'utf8', env: { ...process.env, TZ: 'UTC' } });
+    t.match(listing, `-rw-r--r-- 0/0               5 2023-11-14 22:13 ${long}`, `${format}: long name, root owner, mtime kept`);
+    t.match(listing, ` ${accented}\n`, `${format}: non-ASCII name`);
+    t.match(listing, `far -> ${target}`, `${format}: long link target`);
+    t.notMatch(listing, /1234|5678/, `${format}: no owner of the source archive`);
+    const dest = join(dir, `dest-${format}`);
+    t.equal(await extract(archive, dest, { confineLinks: false }), 0);
+    t.equal(readFileSync(join(dest, long), 'utf8'), 'long\n');
+    t.equal(readFileSync(join(dest, accented), 'utf8'), 'accent\n');
+  }
 });

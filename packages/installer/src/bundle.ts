@@ -6,6 +6,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip, createGzip } from 'node:zlib';
 import { RunnerError, openAtomicWrite } from '@fleetrunner/common';
+import { writeTar, type TarMember } from '@fleetrunner/common/tar';
 import { installerError } from './errors.js';
 import { INSTALL_RECORD, installDir, pluginHome } from './install-dir.js';
 import { commitVersionDir, makeTempVersionDir, type InstallRecord } from './install.js';
@@ -14,7 +15,6 @@ import { hostPlatform, pluginFileName, type Platform } from './platform.js';
 import { formatReference, parseReference } from './reference.js';
 import { parseSemVer } from './semver.js';
 import { readTar, safeEntryPath } from './tar-reader.js';
-import { tarEnd, tarHeader, tarPadding } from './tar-writer.js';
 
 /** Name of the index entry, always first in a bundle. */
 export const BUNDLE_INDEX = 'bundle.json';
@@ -88,25 +88,23 @@ export async function bundleExport(references: readonly string[], file: string, 
   }
   const index: BundleIndex = { schemaVersion: 1, plugins: entries.map((e) => e.entry) };
   const indexBytes = Buffer.from(JSON.stringify(index, null, 2) + '\n');
-  async function* tar(): AsyncGenerator<Buffer> {
-    yield tarHeader({ name: BUNDLE_INDEX, type: 'file', size: indexBytes.length });
-    yield indexBytes;
-    yield tarPadding(indexBytes.length);
+  async function* members(): AsyncGenerator<TarMember> {
+    yield { name: BUNDLE_INDEX, type: 'file', size: indexBytes.length, body: indexBytes };
     for (const { entry, source } of entries) {
-      yield tarHeader({ name: entry.path, type: 'file', size: entry.size, mode: 0o755 });
-      let sent = 0;
-      for await (const c of createReadStream(source, { highWaterMark: 1 << 20, end: entry.size - 1 })) {
-        sent += (c as Buffer).length;
-        yield c as Buffer;
-      }
-      if (sent !== entry.size) throw installerError('io', `${source} changed size while bundling`);
-      yield tarPadding(entry.size);
+      const body = async function* (): AsyncGenerator<Buffer> {
+        let sent = 0;
+        for await (const c of createReadStream(source, { highWaterMark: 1 << 20, end: entry.size - 1 })) {
+          sent += (c as Buffer).length;
+          yield c as Buffer;
+        }
+        if (sent !== entry.size) throw installerError('io', `${source} changed size while bundling`);
+      };
+      yield { name: entry.path, type: 'file', size: entry.size, mode: 0o755, body: body() };
     }
-    yield tarEnd();
   }
   const out = await openAtomicWrite(file, { mode: 0o644 });
   try {
-    await pipeline(Readable.from(tar()), createGzip(), out.stream, { signal: options.signal });
+    await pipeline(Readable.from(writeTar(members())), createGzip(), out.stream, { signal: options.signal });
     await out.commit();
   } catch (err) {
     await out.abort();

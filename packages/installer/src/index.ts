@@ -19,7 +19,6 @@ export { RegistryPool } from './registry-pool.js';
 export { readCredential, storeCredential, dockerConfigPath, normalizeServer, type Credential, type CredentialOptions } from './credentials.js';
 export { MediaType, parseManifest, type Descriptor, type ImageIndex, type ImageManifest } from './manifest.js';
 export { readTar, safeEntryPath, type TarEntry, type TarHeader } from './tar-reader.js';
-export { tarHeader, tarPadding, tarEnd } from './tar-writer.js';
 export { packagePlugin, readDistLayout, SCRIPT_PLATFORMS, type PackageSource, type PackagedFile } from './package.js';
 export { publish, type PublishOptions, type PublishResult, type PublishedPlatform } from './publish.js';
 export { bundleExport, bundleImport, BUNDLE_INDEX, type BundleEntry, type BundleIndex, type BundleImportResult } from './bundle.js';

@@ -7,13 +7,13 @@ import { Readable, Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
 import { RunnerError } from '@fleetrunner/common';
+import { writeTar, type TarMember } from '@fleetrunner/common/tar';
 import { MediaType } from './manifest.js';
 import { readDistLayout } from './package.js';
 import { formatPlatform, pluginFileName, type Platform } from './platform.js';
 import { parseImageTarget } from './reference.js';
 import type { RegistryOptions } from './registry-client.js';
 import { RegistryPool } from './registry-pool.js';
-import { tarEnd, tarHeader, tarPadding } from './tar-writer.js';
 
 /** Options for {@link publish}. */
 export interface PublishOptions extends RegistryOptions {
@@ -64,17 +64,15 @@ function layerEntries(platform: Platform): { dirs: string[]; file: string } {
 async function buildLayer(pluginPath: string, platform: Platform, workDir: string, signal?: AbortSignal): Promise<BuiltLayer> {
   const size = (await stat(pluginPath)).size;
   const { dirs, file } = layerEntries(platform);
-  async function* tar(): AsyncGenerator<Buffer> {
-    for (const d of dirs) yield tarHeader({ name: d, type: 'directory', size: 0 });
-    yield tarHeader({ name: file, type: 'file', size, mode: 0o755 });
-    for await (const c of createReadStream(pluginPath, { highWaterMark: 1 << 20 })) yield c as Buffer;
-    yield tarPadding(size);
-    yield tarEnd();
-  }
+  // No mtime and no owner: writeTar's defaults (the epoch, root) make the layer reproducible.
+  const members: TarMember[] = [
+    ...dirs.map((d): TarMember => ({ name: d, type: 'directory', mode: 0o755 })),
+    { name: file, type: 'file', size, mode: 0o755, body: createReadStream(pluginPath, { highWaterMark: 1 << 20 }) },
+  ];
   const plain = new Hasher();
   const packed = new Hasher();
   const out = join(workDir, `layer-${platform.os}-${platform.architecture}${platform.variant ?? ''}.tar.gz`);
-  await pipeline(Readable.from(tar()), plain, createGzip(), packed, createWriteStream(out), { signal });
+  await pipeline(Readable.from(writeTar(members)), plain, createGzip(), packed, createWriteStream(out), { signal });
   return { file: out, digest: 'sha256:' + packed.hash.digest('hex'), diffId: 'sha256:' + plain.hash.digest('hex'), size: packed.bytes };
 }
 

@@ -1,19 +1,13 @@
+import { SemVer, compare, eq, satisfies as semverSatisfies } from 'semver';
 import { installerError } from './errors.js';
 
-/** A parsed semantic version (`1.2.3-rc.1+build`); tags with a leading `v` are not versions here. */
-export interface SemVer {
-  major: number;
-  minor: number;
-  patch: number;
-  /** Dot-separated prerelease identifiers; empty for a release. */
-  prerelease: readonly string[];
-  /** The text it was parsed from. */
-  raw: string;
-}
+export type { SemVer };
 
 /**
- * A version constraint: `latest` (highest release), `MAJOR` (highest `MAJOR.*.*`), `MAJOR.MINOR`
- * (highest `MAJOR.MINOR.*`) or an exact version. Prereleases only ever match an exact constraint.
+ * A version constraint of a plugin reference: `latest` (highest release), `MAJOR` (highest `MAJOR.*.*`),
+ * `MAJOR.MINOR` (highest `MAJOR.MINOR.*`) or an exact version. Prereleases only ever match an exact constraint.
+ * This grammar is fleeting's, not npm's: `~1`, `^1`, `1.x`, `>=1` are errors, so it is parsed here and only the
+ * matching is the `semver` package's.
  */
 export type Constraint =
   | { kind: 'latest' }
@@ -21,42 +15,22 @@ export type Constraint =
   | { kind: 'minor'; major: number; minor: number }
   | { kind: 'exact'; version: SemVer };
 
-const NUM = '(0|[1-9]\\d*)';
-const IDENT = '(?:0|[1-9]\\d*|\\d*[A-Za-z-][0-9A-Za-z-]*)';
-const SEMVER_RE = new RegExp(`^${NUM}\\.${NUM}\\.${NUM}(?:-(${IDENT}(?:\\.${IDENT})*))?(?:\\+[0-9A-Za-z-]+(?:\\.[0-9A-Za-z-]+)*)?$`);
-
-/** Parses a strict semver string; undefined when `s` is not one. */
+/**
+ * Parses a strict semver string (`1.2.3-rc.1+build`); undefined when `s` is not one. The `semver` package also
+ * takes `v1.2.3`, `=1.2.3` and surrounding blanks; tags like those are not versions here.
+ */
 export function parseSemVer(s: string): SemVer | undefined {
-  const m = SEMVER_RE.exec(s);
-  if (!m) return undefined;
-  const n = (x: string | undefined): number => Number(x);
-  if (![m[1], m[2], m[3]].every((x) => Number.isSafeInteger(n(x)))) return undefined;
-  return { major: n(m[1]), minor: n(m[2]), patch: n(m[3]), prerelease: m[4] ? m[4].split('.') : [], raw: s };
-}
-
-function compareIdent(a: string, b: string): number {
-  const an = /^\d+$/.test(a);
-  const bn = /^\d+$/.test(b);
-  if (an && bn) return Math.sign(Number(a) - Number(b));
-  if (an) return -1;
-  if (bn) return 1;
-  return a < b ? -1 : a > b ? 1 : 0;
+  if (!/^\d/.test(s) || s.trim() !== s) return undefined;
+  try {
+    return new SemVer(s);
+  } catch {
+    return undefined;
+  }
 }
 
 /** Semver precedence: negative, zero or positive. Build metadata is ignored. */
 export function compareSemVer(a: SemVer, b: SemVer): number {
-  const d = a.major - b.major || a.minor - b.minor || a.patch - b.patch;
-  if (d !== 0) return Math.sign(d);
-  if (a.prerelease.length === 0 || b.prerelease.length === 0) return Math.sign(b.prerelease.length - a.prerelease.length);
-  for (let i = 0; i < Math.max(a.prerelease.length, b.prerelease.length); i++) {
-    const x = a.prerelease[i];
-    const y = b.prerelease[i];
-    if (x === undefined) return -1;
-    if (y === undefined) return 1;
-    const c = compareIdent(x, y);
-    if (c !== 0) return c;
-  }
-  return 0;
+  return compare(a, b);
 }
 
 /** Parses a constraint; throws `bad_constraint` naming the text. */
@@ -84,13 +58,11 @@ export function formatConstraint(c: Constraint): string {
   }
 }
 
-/** True when `v` satisfies `c`. */
+/** True when `v` satisfies `c`. An npm range without prerelease comparators never matches a prerelease. */
 export function satisfies(v: SemVer, c: Constraint): boolean {
-  if (c.kind === 'exact') return compareSemVer(v, c.version) === 0;
-  if (v.prerelease.length > 0) return false;
-  if (c.kind === 'latest') return true;
-  if (c.kind === 'major') return v.major === c.major;
-  return v.major === c.major && v.minor === c.minor;
+  if (c.kind === 'exact') return eq(v, c.version);
+  const range = c.kind === 'latest' ? '*' : c.kind === 'major' ? `${c.major}.x` : `${c.major}.${c.minor}.x`;
+  return semverSatisfies(v, range);
 }
 
 /** The highest of `candidates` (strings that are not semver are skipped) matching `c`, or undefined. */
@@ -99,7 +71,7 @@ export function highestMatch(candidates: Iterable<string>, c: Constraint): SemVe
   for (const s of candidates) {
     const v = parseSemVer(s);
     if (!v || !satisfies(v, c)) continue;
-    if (!best || compareSemVer(v, best) > 0) best = v;
+    if (!best || compare(v, best) > 0) best = v;
   }
   return best;
 }

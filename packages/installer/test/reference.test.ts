@@ -66,6 +66,27 @@ t.test('constraints pick the highest matching semver tag; prereleases only when 
   }
 });
 
+t.test('versions are strict semver without "v": what the semver package would also take is not a version here', async (t) => {
+  for (const bad of ['v1.2.3', '=1.2.3', ' 1.2.3', '1.2.3 ', '1.2', '1.2.3.4', '01.2.3', '1.2.3-01', '1.2.3-', 'latest', '']) {
+    t.equal(parseSemVer(bad), undefined, JSON.stringify(bad));
+  }
+  t.equal(parseSemVer('1.2.3-rc.1+build.5')?.raw, '1.2.3-rc.1+build.5');
+  t.equal(compareSemVer(parseSemVer('1.2.3+a')!, parseSemVer('1.2.3+b')!), 0, 'build metadata does not order');
+  t.equal(highestMatch(['1.2.3+linux', '1.2.4-rc.1'], parseConstraint('1.2.3'))?.raw, '1.2.3+linux', 'an exact constraint ignores build metadata');
+  t.equal(highestMatch(['1.2.3', '1.3.0-rc.1', '2.0.0-0'], parseConstraint('1'))?.raw, '1.2.3', 'a major constraint skips prereleases');
+  t.equal(highestMatch(['0.0.0-bleeding'], parseConstraint('latest')), undefined, 'latest skips prereleases');
+  for (const op of ['^1', '>=1.0.0', '1.x', '*', '1.2.x', '1 - 2']) t.equal(errorKind(failure(() => parseConstraint(op))), 'bad_constraint', op);
+});
+
+function failure(fn: () => unknown): unknown {
+  try {
+    fn();
+  } catch (e) {
+    return e;
+  }
+  return undefined;
+}
+
 t.test('publish targets need a full semver tag', async (t) => {
   t.same(parseImageTarget('127.0.0.1:5000/p/x:1.2.3'), { registry: '127.0.0.1:5000', repository: 'p/x', tag: '1.2.3' });
   t.same(parseImageTarget('group/proj:0.0.0-bleeding'), { registry: 'registry.gitlab.com', repository: 'group/proj', tag: '0.0.0-bleeding' });

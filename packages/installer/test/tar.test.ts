@@ -4,7 +4,14 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { readTar, safeEntryPath, tarHeader, tarPadding, tarEnd, errorKind, identifyBinary, binaryMismatch, type TarHeader } from '../src/index.js';
+import { writeTar, type TarMember } from '@fleetrunner/common/tar';
+import { readTar, safeEntryPath, errorKind, identifyBinary, binaryMismatch, type TarHeader } from '../src/index.js';
+
+async function tarOf(members: TarMember[]): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  for await (const c of writeTar(members)) parts.push(c);
+  return Buffer.concat(parts);
+}
 
 async function list(bytes: Buffer, chunk = 7): Promise<{ header: TarHeader; body: string }[]> {
   const parts: Buffer[] = [];
@@ -47,7 +54,7 @@ t.test('reads what GNU tar writes in each format, in small chunks, skipping unre
 
 t.test('our writer round-trips and GNU tar reads it', async (t) => {
   const body = Buffer.from('#!/bin/sh\n');
-  const tar = Buffer.concat([tarHeader({ name: 'Files/', type: 'directory', size: 0 }), tarHeader({ name: 'Files/plugin.exe', type: 'file', size: body.length, mode: 0o755 }), body, tarPadding(body.length), tarEnd()]);
+  const tar = await tarOf([{ name: 'Files/', type: 'directory' }, { name: 'Files/plugin.exe', type: 'file', size: body.length, mode: 0o755, body }]);
   const entries = await list(tar, 100);
   t.same(entries.map((e) => [e.header.name, e.header.type, e.header.mode, e.body]), [
     ['Files/', 'directory', 0o755, ''],
@@ -60,7 +67,7 @@ t.test('our writer round-trips and GNU tar reads it', async (t) => {
 
 t.test('truncated archives and unsafe names are refused', async (t) => {
   const body = Buffer.alloc(1500, 1);
-  const tar = Buffer.concat([tarHeader({ name: 'plugin', type: 'file', size: body.length }), body, tarPadding(body.length), tarEnd()]);
+  const tar = await tarOf([{ name: 'plugin', type: 'file', size: body.length, body }]);
   for (const cut of [100, 512 + 700]) {
     const err = await list(tar.subarray(0, cut)).catch((e: unknown) => e);
     t.equal(errorKind(err), 'truncated', `cut at ${cut}`);

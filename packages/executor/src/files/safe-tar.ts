@@ -1,8 +1,7 @@
 import { Readable } from 'node:stream';
 import { RunnerError } from '@fleetrunner/common';
+import { readTar, writeTar, type TarMember } from '@fleetrunner/common/tar';
 import { checkLinkTarget, safeEntryName } from '@fleetrunner/gitlab';
-import { TarPuller } from './tar-puller.js';
-import { tarEnd, tarHeaders, tarPadding } from './tar-writer.js';
 
 /** Options of {@link safeTar}. */
 export interface SafeTarOptions {
@@ -39,74 +38,57 @@ type Deferred = { name: string; type: 'symlink' | 'hardlink'; linkname: string; 
  * - a hard link must point to a regular file this archive holds (else `tar` would link whatever that path is);
  * - with `confineLinks`, symlinks pointing to an absolute path or out of the extraction directory are refused;
  * - devices, FIFOs and other special members are refused.
- * Bodies pass through chunk by chunk with backpressure; sizes are the tar headers' (the reader reads exactly those).
+ * Members keep their mode and mtime; owners are root. Bodies pass through chunk by chunk with backpressure.
  */
 export function safeTar(source: AsyncIterable<Buffer | string>, options: SafeTarOptions = {}): Readable {
   const confine = options.confineLinks ?? true;
-  async function* filtered(): AsyncGenerator<Buffer> {
-    const tar = new TarPuller(source);
+  async function* filtered(): AsyncGenerator<TarMember> {
     const dirs = new Set<string>();
     const files = new Set<string>();
     const linkNames = new Set<string>();
     const links: Deferred[] = [];
-    function* parents(name: string, mtime: Date): Generator<Buffer> {
+    function* parents(name: string, mtime: Date): Generator<TarMember> {
       for (const p of parentsOf(name)) {
         if (linkNames.has(p)) throw refuse(`entry ${JSON.stringify(name)} lies below the symlink ${JSON.stringify(p)} of the same archive`);
         if (dirs.has(p)) continue;
         if (files.has(p)) throw refuse(`entry ${JSON.stringify(name)} lies below the file ${JSON.stringify(p)} of the same archive`);
         dirs.add(p);
-        yield tarHeaders({ name: `${p}/`, type: 'directory', mode: 0o755, size: 0, mtime });
+        yield { name: p, type: 'directory', mode: 0o755, mtime };
       }
     }
-    try {
-      for (;;) {
-        const ev = await tar.next();
-        if (!ev) break;
-        if (ev.kind !== 'entry') continue;
-        const e = ev.entry;
-        const name = safeEntryName(e.path);
-        if (name === '') continue;
-        if (linkNames.has(name) && e.type !== 'symlink' && e.type !== 'hardlink') throw refuse(`entry ${JSON.stringify(name)} replaces a link of the same archive`);
-        if (e.type === 'directory') {
-          yield* parents(name, e.mtime);
-          if (files.has(name)) throw refuse(`directory ${JSON.stringify(name)} replaces a file of the same archive`);
-          dirs.add(name);
-          yield tarHeaders({ name: `${name}/`, type: 'directory', mode: e.mode & 0o7777, size: 0, mtime: e.mtime });
-        } else if (e.type === 'file') {
-          yield* parents(name, e.mtime);
-          if (dirs.has(name)) throw refuse(`file ${JSON.stringify(name)} replaces a directory of the same archive`);
-          files.add(name);
-          yield tarHeaders({ name, type: 'file', mode: e.mode & 0o7777, size: e.size, mtime: e.mtime });
-          let n = 0;
-          for await (const chunk of tar.body()) {
-            n += chunk.length;
-            yield chunk;
-          }
-          if (n !== e.size) throw refuse(`entry ${JSON.stringify(name)}: ${n} bytes for a declared size of ${e.size}`);
-          yield tarPadding(n);
-        } else if (e.type === 'symlink') {
-          if (confine) checkLinkTarget(name, e.linkname);
-          else if (e.linkname === '' || e.linkname.includes('\0')) throw refuse(`symlink ${JSON.stringify(name)} has an invalid target`);
-          linkNames.add(name);
-          links.push({ name, type: 'symlink', linkname: e.linkname, mtime: e.mtime });
-        } else if (e.type === 'hardlink') {
-          const target = safeEntryName(e.linkname);
-          if (!files.has(target) || linkNames.has(target)) throw refuse(`hard link ${JSON.stringify(name)} points to ${JSON.stringify(e.linkname)}, which is not a file of the same archive`);
-          linkNames.add(name);
-          links.push({ name, type: 'hardlink', linkname: target, mtime: e.mtime });
-        } else {
-          throw refuse(`entry ${JSON.stringify(name)} is not a file, directory or link`);
-        }
+    for await (const { header: e, body } of readTar(source, { closeSource: true })) {
+      const name = safeEntryName(e.name);
+      if (name === '') continue;
+      if (linkNames.has(name) && e.type !== 'symlink' && e.type !== 'hardlink') throw refuse(`entry ${JSON.stringify(name)} replaces a link of the same archive`);
+      if (e.type === 'directory') {
+        yield* parents(name, e.mtime);
+        if (files.has(name)) throw refuse(`directory ${JSON.stringify(name)} replaces a file of the same archive`);
+        dirs.add(name);
+        yield { name, type: 'directory', mode: e.mode, mtime: e.mtime };
+      } else if (e.type === 'file') {
+        yield* parents(name, e.mtime);
+        if (dirs.has(name)) throw refuse(`file ${JSON.stringify(name)} replaces a directory of the same archive`);
+        files.add(name);
+        yield { name, type: 'file', mode: e.mode, size: e.size, mtime: e.mtime, body };
+      } else if (e.type === 'symlink') {
+        if (confine) checkLinkTarget(name, e.linkname);
+        else if (e.linkname === '' || e.linkname.includes('\0')) throw refuse(`symlink ${JSON.stringify(name)} has an invalid target`);
+        linkNames.add(name);
+        links.push({ name, type: 'symlink', linkname: e.linkname, mtime: e.mtime });
+      } else if (e.type === 'hardlink') {
+        const target = safeEntryName(e.linkname);
+        if (!files.has(target) || linkNames.has(target)) throw refuse(`hard link ${JSON.stringify(name)} points to ${JSON.stringify(e.linkname)}, which is not a file of the same archive`);
+        linkNames.add(name);
+        links.push({ name, type: 'hardlink', linkname: target, mtime: e.mtime });
+      } else {
+        throw refuse(`entry ${JSON.stringify(name)} is not a file, directory or link`);
       }
-      for (const l of links) {
-        if (dirs.has(l.name)) throw refuse(`link ${JSON.stringify(l.name)} replaces a directory of the same archive`);
-        yield* parents(l.name, l.mtime);
-        yield tarHeaders({ name: l.name, type: l.type, mode: 0o777, size: 0, mtime: l.mtime, linkname: l.linkname });
-      }
-      yield tarEnd();
-    } finally {
-      await tar.close();
+    }
+    for (const l of links) {
+      if (dirs.has(l.name)) throw refuse(`link ${JSON.stringify(l.name)} replaces a directory of the same archive`);
+      yield* parents(l.name, l.mtime);
+      yield { name: l.name, type: l.type, mode: 0o777, mtime: l.mtime, linkname: l.linkname };
     }
   }
-  return Readable.from(filtered(), { objectMode: false });
+  return Readable.from(writeTar(filtered()), { objectMode: false });
 }

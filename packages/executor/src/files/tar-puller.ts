@@ -1,50 +1,50 @@
+import { readTar, type TarEntry as CommonTarEntry } from '@fleetrunner/common/tar';
 import { RunnerError } from '@fleetrunner/common';
-import { TarReader, type TarEntry } from './tar-reader.js';
+
+/** One member of a tar archive, as {@link TarPuller} announces it. */
+export interface TarEntry {
+  path: string;
+  type: 'file' | 'directory' | 'symlink' | 'hardlink' | 'other';
+  mode: number;
+  size: number;
+  mtime: Date;
+  linkname: string;
+}
 
 /** What {@link TarPuller.next} hands out: a member's header, a chunk of its body, or the end of its body. */
 export type TarEvent = { kind: 'entry'; entry: TarEntry } | { kind: 'data'; chunk: Buffer } | { kind: 'end' };
 
 /**
- * Reads a tar stream on demand: the next event is parsed only when asked for, so a consumer that reads one member's
- * body at a time (the zip writer, the extraction filter) keeps at most one source chunk in memory, and backpressure
- * reaches the producer.
+ * Event-style reads over `@fleetrunner/common/tar`'s reader: the next event is parsed only when asked for, so a
+ * consumer that reads one member's body at a time (the zip writer) keeps at most one source chunk in memory, and
+ * backpressure reaches the producer.
  */
 export class TarPuller {
-  private readonly events: TarEvent[] = [];
   private readonly source: AsyncIterator<Buffer | string>;
-  private readonly reader: TarReader;
-  private failure: Error | undefined;
-  private eof = false;
+  private readonly entries: AsyncGenerator<CommonTarEntry>;
+  private body_: AsyncIterator<Buffer> | undefined;
+  private closed = false;
 
   constructor(archive: AsyncIterable<Buffer | string>) {
     this.source = archive[Symbol.asyncIterator]();
-    this.reader = new TarReader({
-      onEntry: (entry) => this.events.push({ kind: 'entry', entry }),
-      onData: (_e, chunk) => this.events.push({ kind: 'data', chunk }),
-      onEnd: () => this.events.push({ kind: 'end' }),
-    });
-    this.reader.on('error', (err: Error) => (this.failure ??= err));
+    const source = this.source;
+    this.entries = readTar({ [Symbol.asyncIterator]: () => source }, { closeSource: true });
   }
 
   /** The next event, or undefined at the end of the archive. */
   async next(): Promise<TarEvent | undefined> {
-    while (this.events.length === 0) {
-      if (this.failure) throw this.failure;
-      if (this.eof) return undefined;
-      await this.feed();
+    if (this.body_) {
+      const r = await this.body_.next();
+      if (!r.done) return { kind: 'data', chunk: r.value };
+      this.body_ = undefined;
+      return { kind: 'end' };
     }
-    return this.events.shift();
-  }
-
-  private async feed(): Promise<void> {
-    const r = await this.source.next();
-    if (r.done) {
-      this.eof = true;
-      await new Promise<void>((resolve, reject) => this.reader.end((err?: Error | null) => (err ? reject(err) : resolve())));
-      return;
-    }
-    const chunk = typeof r.value === 'string' ? Buffer.from(r.value) : r.value;
-    await new Promise<void>((resolve, reject) => this.reader.write(chunk, (err) => (err ? reject(err) : resolve())));
+    if (this.closed) return undefined;
+    const r = await this.entries.next();
+    if (r.done) return undefined;
+    const h = r.value.header;
+    this.body_ = r.value.body[Symbol.asyncIterator]();
+    return { kind: 'entry', entry: { path: h.name, type: h.type, mode: h.mode, size: h.size, mtime: h.mtime, linkname: h.linkname } };
   }
 
   /** The body of the member just announced, chunk by chunk. */
@@ -64,7 +64,9 @@ export class TarPuller {
 
   /** Stops reading: the source is closed (a stream is destroyed). Idempotent. */
   async close(): Promise<void> {
-    this.eof = true;
+    this.closed = true;
+    this.body_ = undefined;
+    await this.entries.return(undefined);
     await this.source.return?.();
   }
 }

@@ -1,4 +1,6 @@
-// The one tar writer: archives the manager sends to an instance's `tar -x` (artifacts, caches, sources).
+// Block-level tar helpers kept only for `packages/manager/src/artifact-archives.ts`, until that file moves to
+// `packages/gitlab` on `@fleetrunner/common/tar` (the one tar reader and writer); nothing in the executor uses them.
+// Delete this file then.
 const BLOCK = 512;
 
 /** One member for {@link tarHeaders}. */
