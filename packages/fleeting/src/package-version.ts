@@ -1,9 +1,11 @@
-import { readFileSync } from 'node:fs';
-
-/** The `version` of the package.json at `url` (a plugin's own, `new URL('../../package.json', import.meta.url)`); `0.0.0` when it cannot be read. */
-export function packageVersion(url: URL): string {
+/**
+ * The `version` of a package.json read by `read` (a plugin's own:
+ * `() => readFileSync(new URL('../../package.json', import.meta.url), 'utf8')`, written out in the plugin so that the
+ * release bundle inlines that manifest); `0.0.0` when it cannot be read or has none.
+ */
+export function packageVersion(read: () => string): string {
   try {
-    const pkg = JSON.parse(readFileSync(url, 'utf8')) as unknown;
+    const pkg = JSON.parse(read()) as unknown;
     const v = typeof pkg === 'object' && pkg !== null ? (pkg as Record<string, unknown>).version : undefined;
     return typeof v === 'string' ? v : '0.0.0';
   } catch {

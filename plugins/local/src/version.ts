@@ -1,8 +1,9 @@
+import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { packageVersion } from '@fleetrunner/fleeting';
 
 /** This plugin's version, from its package.json. */
-export const VERSION = packageVersion(new URL('../../package.json', import.meta.url));
+export const VERSION = packageVersion(() => readFileSync(new URL('../../package.json', import.meta.url), 'utf8'));
 
 /** GOOS-style name of this machine's OS (`linux`, `darwin`, `windows`…). */
 export function goOs(platform: NodeJS.Platform = process.platform): string {
