@@ -188,11 +188,33 @@ export async function runExec(
 
 /** The job log `runner exec` printed for `name` (between its header and the next one or the summary). */
 export function jobLog(stdout: string, name: string): string {
-  const start = stdout.indexOf(`━━━ ${name} (`);
-  if (start < 0) return '';
-  const rest = stdout.slice(start);
-  const end = rest.slice(1).search(/\n━━━ |\nJOB +STATUS/);
-  return end < 0 ? rest : rest.slice(0, end + 1);
+  // runner exec streams logs: a job's lines come raw under a `━━━ name ━━━` header while it runs alone, prefixed
+  // `name │ ` while several run, and its `━━━ name (status)` footer ends them.
+  const out: string[] = [];
+  let current: string | undefined;
+  const prefix = `${name} │ `;
+  for (const raw of stdout.split('\n')) {
+    // eslint-disable-next-line no-control-regex -- GitLab's section markers end in \r ESC[0K
+    const marker = /^(?:.*\r\x1b\[0K)?/.exec(raw)?.[0] ?? '';
+    const line = raw.slice(marker.length);
+    const header = /^━━━ (.+?) (\((\w+)\) )?━+$/.exec(raw);
+    if (header) {
+      if (header[1] === name && header[2]) out.push(raw);
+      current = header[2] ? undefined : header[1];
+      continue;
+    }
+    if (line.startsWith(prefix)) {
+      out.push(marker + line.slice(prefix.length));
+      continue;
+    }
+    if (raw.startsWith('▶ ')) continue; // a job started (printed between lines)
+    if (/^\S.*? │ /.test(line) || /^JOB +STATUS/.test(raw)) {
+      current = undefined;
+      continue;
+    }
+    if (current === name) out.push(raw);
+  }
+  return out.join('\n');
 }
 
 /** The report entry of job `name`; fails loudly when it is missing. */

@@ -59,6 +59,8 @@ export interface PipelineRunOptions {
   /** Called when a job starts and when it ends (for live progress). */
   onJobStart?(job: PlannedJob, where: { instanceId: string; slot: number }): void;
   onJobEnd?(report: JobReport): void;
+  /** The job's log as it is written (masked), for live output; the whole log is also in its report. */
+  onJobLog?(job: PlannedJob, chunk: Buffer): void;
   signal?: AbortSignal;
 }
 
@@ -87,9 +89,11 @@ export async function runPipeline(o: PipelineRunOptions): Promise<JobReport[]> {
     const report: JobReport = { name: job.name, stage: job.stage, status: 'failed', allowedToFail: false, stages: [], log: '' };
     const masker = new StreamMasker(job.variables.filter((x) => x.masked && x.value).map((x) => x.value));
     const chunks: Buffer[] = [];
-    const log = (chunk: string | Buffer): void => {
-      chunks.push(masker.write(typeof chunk === 'string' ? Buffer.from(chunk) : chunk));
+    const keep = (masked: Buffer): void => {
+      chunks.push(masked);
+      if (masked.length > 0) o.onJobLog?.(job, masked);
     };
+    const log = (chunk: string | Buffer): void => keep(masker.write(typeof chunk === 'string' ? Buffer.from(chunk) : chunk));
     const deps: JobDependency[] = job.dependencies.flatMap((name) => {
       const id = producedArtifacts.get(name);
       return id === undefined ? [] : [{ id, token: '', name, artifactsFile: { filename: 'artifacts.tar', size: 0 } }];
@@ -151,7 +155,7 @@ export async function runPipeline(o: PipelineRunOptions): Promise<JobReport[]> {
       jobEnded = deferred();
       ended.resolve();
     }
-    chunks.push(masker.flush());
+    keep(masker.flush());
     report.log = Buffer.concat(chunks).toString();
     report.status = result.status;
     report.stages = result.stages;

@@ -8,6 +8,7 @@ import { VM_ISOLATION_UNSUPPORTED, formatDiagnostics, runsHere, loadConfig, pars
 import { LocalArchiveStore, startFleet, type Fleet } from '@fleetrunner/executor';
 import { builtinPlugins } from '../plugin-path.js';
 import { table, type Output } from '../output.js';
+import { LiveLog } from './live-log.js';
 import { cliVersion } from '../version.js';
 import { createSchedule, loadPipeline, runPipeline, type JobReport } from '@fleetrunner/pipeline';
 
@@ -127,6 +128,7 @@ export async function execCommand(args: string[], io: Output, logger: Logger): P
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   let reports: JobReport[];
+  const live = new LiveLog((line) => io.out(line));
   try {
     reports = await runPipeline({
       pipeline,
@@ -144,9 +146,8 @@ export async function execCommand(args: string[], io: Output, logger: Logger): P
       logger,
       signal: stop.signal,
       onJobStart: (job, where) => io.out(`▶ ${job.name} started on ${where.instanceId} slot ${where.slot}`),
-      onJobEnd: (r) => {
-        io.out(`\n━━━ ${r.name} (${r.status}) ${'━'.repeat(Math.max(3, 60 - r.name.length))}\n${r.log.trimEnd()}\n`);
-      },
+      onJobLog: (job, chunk) => live.write(job.name, chunk),
+      onJobEnd: (r) => live.end(r.name, `━━━ ${r.name} (${r.status}) ${'━'.repeat(Math.max(3, 60 - r.name.length))}\n`),
     });
   } finally {
     process.off('SIGINT', onSignal);
