@@ -1,6 +1,8 @@
 import { mkdir, readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { writeFileAtomic } from '@fleetrunner/common';
+import type { AST } from 'toml-eslint-parser';
+import { parseTomlDocument } from './toml-parser.js';
 
 /** A TOML basic string. */
 export function tomlString(s: string): string {
@@ -45,49 +47,95 @@ export function runnerBlock(keys: Record<string, TomlValue | undefined>, tables:
   return lines.join('\n') + '\n';
 }
 
-/** Line ranges `[start, end)` of each `[[runners]]` entry (its header up to the next table that is not its own). */
-export function runnerBlocks(text: string): { start: number; end: number }[] {
-  const lines = text.split('\n');
-  const blocks: { start: number; end: number }[] = [];
-  let open: { start: number } | undefined;
-  let inMultiline: '"""' | "'''" | undefined;
-  lines.forEach((line, i) => {
-    if (inMultiline) {
-      if (line.split(inMultiline).length % 2 === 0) inMultiline = undefined;
-      return;
-    }
-    for (const q of ['"""', "'''"] as const) {
-      if (line.split(q).length % 2 === 0) {
-        inMultiline = q;
-        return;
-      }
-    }
-    const header = /^\s*\[\[?\s*([^\]]+?)\s*\]\]?\s*(#.*)?$/.exec(line);
-    if (!header) return;
-    const name = header[1]!.replace(/\s+/g, '');
-    const isEntry = /^\s*\[\[/.test(line) && name === 'runners';
-    const isOwn = name.startsWith('runners.');
-    if (isEntry) {
-      if (open) blocks.push({ start: open.start, end: i });
-      open = { start: i };
-    } else if (!isOwn && open) {
-      blocks.push({ start: open.start, end: i });
-      open = undefined;
-    }
-  });
-  if (open) blocks.push({ start: open.start, end: lines.length });
-  return blocks;
+/** One `[[runners]]` entry of a config file's text, found on its syntax tree. */
+export interface RunnerBlock {
+  /** Its position among the entries (0-based, file order: the index of `runners[i]`). */
+  index: number;
+  /** 1-based line of its `[[runners]]` header. */
+  line: number;
+  /**
+   * Character offsets `[start, end)` into the text, in file order: the entry's `[[runners]]` table, then each of its
+   * sub-tables (`[runners.autoscaler]`, `[[runners.autoscaler.policy]]`, …) that does not directly follow it (TOML
+   * lets a sub-table come after other tables). A table's range runs from the start of its header line, taking the
+   * comment lines directly above it, to where the next top-level table's range starts (or the end of the text).
+   */
+  ranges: { start: number; end: number }[];
 }
 
-/** `text` without the `[[runners]]` entries at the given positions (0-based, in file order). */
-export function removeRunnerBlocks(text: string, indices: ReadonlySet<number>): string {
-  const lines = text.split('\n');
-  const drop = new Set<number>();
-  runnerBlocks(text).forEach((b, i) => {
-    if (!indices.has(i)) return;
-    for (let l = b.start; l < b.end; l++) drop.add(l);
+/**
+ * Every `[[runners]]` entry of `text` with its ranges, from the syntax tree: keys and strings that only look like
+ * headers are never taken for one. Throws `TomlSyntaxError` when the text is not TOML. Entries written as an inline
+ * array (`runners = [{ … }]`) have no ranges and are not listed.
+ */
+export function runnerBlocks(text: string): RunnerBlock[] {
+  const doc = parseTomlDocument(text);
+  const shift = text.length - doc.text.length; // a byte-order mark the tree's offsets do not count
+  const tables = doc.ast.body[0].body.filter((n): n is AST.TOMLTable => n.type === 'TOMLTable');
+  const leads = tables.map((t) => shift + leadStart(doc.text, t, doc.ast.comments));
+  const blocks = new Map<number, RunnerBlock>();
+  tables.forEach((t, i) => {
+    const [root, index] = t.resolvedKey;
+    if (root !== 'runners' || typeof index !== 'number') return;
+    const start = leads[i] as number;
+    const end = leads[i + 1] ?? text.length;
+    let block = blocks.get(index);
+    if (block === undefined) {
+      block = { index, line: t.loc.start.line, ranges: [] };
+      blocks.set(index, block);
+    }
+    const last = block.ranges[block.ranges.length - 1];
+    if (last !== undefined && last.end === start) last.end = end;
+    else block.ranges.push({ start, end });
   });
-  return lines.filter((_, i) => !drop.has(i)).join('\n');
+  return [...blocks.values()].sort((a, b) => a.index - b.index);
+}
+
+/**
+ * Where a top-level table's text starts: the start of its header's line, moved up over the lines directly above it
+ * that hold only a comment (a comment belongs to the table it heads; a blank line ends the run).
+ */
+function leadStart(text: string, table: AST.TOMLTable, comments: readonly AST.Comment[]): number {
+  let start = lineStart(text, table.range[0]);
+  // Comments are in file order; walk back over those that end on the line just above `start`.
+  let i = comments.findIndex((c) => c.range[0] >= start) - 1;
+  if (i < -1) i = comments.length - 1;
+  for (; i >= 0; i--) {
+    const c = comments[i] as AST.Comment;
+    const above = lineStart(text, start - 1);
+    if (start === 0 || c.range[0] < above) break;
+    if (!blankBetween(text, above, c.range[0]) || !blankBetween(text, c.range[1], start)) break;
+    start = above;
+  }
+  return start;
+}
+
+/** Offset of the start of the line that holds `offset`. */
+function lineStart(text: string, offset: number): number {
+  return offset <= 0 ? 0 : text.lastIndexOf('\n', offset - 1) + 1;
+}
+
+/** Whether `text[from, to)` is only spaces, tabs and line-break characters. */
+function blankBetween(text: string, from: number, to: number): boolean {
+  for (let i = from; i < to; i++) if (!' \t\r\n'.includes(text[i] as string)) return false;
+  return true;
+}
+
+/**
+ * `text` without the `[[runners]]` entries at the given positions (0-based, in file order): each one's ranges
+ * (see `RunnerBlock`) are cut out, and every other byte of the text stays as it was.
+ */
+export function removeRunnerBlocks(text: string, indices: ReadonlySet<number>): string {
+  const cut = runnerBlocks(text)
+    .filter((b) => indices.has(b.index))
+    .flatMap((b) => b.ranges)
+    .sort((a, b) => a.start - b.start);
+  let out = '';
+  let at = 0;
+  for (const r of cut) {
+    out += text.slice(at, r.start);
+    at = r.end;
+  }
+  return out + text.slice(at);
 }
 
 /** The header written to a new config file (GitLab Runner's defaults). */

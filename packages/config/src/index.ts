@@ -37,4 +37,4 @@ export type {
   CacheGcsConfig,
   CacheAzureConfig,
 } from './types.js';
-export { NEW_CONFIG_HEADER, readConfigText, writeConfigText, runnerBlock, runnerBlocks, removeRunnerBlocks, tomlString, type TomlValue } from './config-file.js';
+export { NEW_CONFIG_HEADER, readConfigText, writeConfigText, runnerBlock, runnerBlocks, removeRunnerBlocks, tomlString, type TomlValue, type RunnerBlock } from './config-file.js';
