@@ -135,7 +135,7 @@ class Client implements NestingClient {
 
   constructor(
     target: string,
-    private readonly relay: DialerRelay | undefined,
+    private readonly relay: DialerRelay,
   ) {
     this.grpcClient = new grpc.Client(target, grpc.credentials.createInsecure(), {
       // One connection attempt per call at most a second apart, so a daemon that comes up is found quickly.
@@ -171,7 +171,7 @@ class Client implements NestingClient {
   }
 
   private translate(context: string, err: unknown): NestingError {
-    if (isServiceError(err) && err.code === grpc.status.UNAVAILABLE && this.relay?.lastError) {
+    if (isServiceError(err) && err.code === grpc.status.UNAVAILABLE && this.relay.lastError) {
       return new NestingError(grpc.status.UNAVAILABLE, `${context}: connecting to the nesting daemon: ${this.relay.lastError.message}`, { cause: err });
     }
     return fromServiceError(context, err);
@@ -207,18 +207,19 @@ class Client implements NestingClient {
 
   async close(): Promise<void> {
     this.grpcClient.close();
-    await this.relay?.close();
+    await this.relay.close();
   }
 }
 
 /**
  * A client of the nesting daemon. `to` is either the daemon's address as `nesting_host` names it
  * (`unix:///path/to/nesting.sock` or a socket path, dialled directly) or a {@link StreamDialer} that opens a
- * stream to the daemon, e.g. through the host's SSH connection. Nothing is dialled until the first call.
+ * stream to the daemon, e.g. through the host's SSH connection. Nothing is dialled until the first call. Either
+ * way grpc-js talks to a relay socket in a private temporary directory that hands each connection to the dialer.
  */
 export async function connect(to: string | StreamDialer): Promise<NestingClient> {
-  if (typeof to === 'string') return new Client(`unix:${socketPathOfTarget(to)}`, undefined);
-  const relay = new DialerRelay(to);
+  // A socket path goes through the relay as well, so a daemon that is not there is named the same way.
+  const relay = new DialerRelay(typeof to === 'string' ? unixSocketDialer(socketPathOfTarget(to)) : to);
   const path = await relay.start();
   return new Client(`unix:${path}`, relay);
 }

@@ -145,7 +145,7 @@ t.test('slots: a Create in a slot replaces the VM left there and reports its id;
     t.equal(err.status, grpc.status.INVALID_ARGUMENT);
     t.match(err.message, new RegExp(`slot ${slot} is out of range: this daemon has 2 slot\\(s\\) \\(0–1; config key "slots"\\)`));
   }
-  t.equal(hv.calls.filter((c) => c === 'create img').length, 5, 'no Create out of range reached the hypervisor');
+  t.equal(hv.calls.filter((c) => c === 'create img').length, 6, 'no Create out of range reached the hypervisor');
 });
 
 t.test('hypervisor errors travel as their statuses (unknown image, unknown id)', async (t) => {
