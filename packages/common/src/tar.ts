@@ -269,7 +269,14 @@ export async function* writeTar(members: Iterable<TarMember> | AsyncIterable<Tar
     }
   })();
   try {
-    for await (const chunk of p as AsyncIterable<Buffer>) yield chunk;
+    for await (const first of p as AsyncIterable<Buffer>) {
+      // tar-stream pushes each header, body chunk and padding on its own; what is already queued goes out as one
+      // chunk (up to 64 KiB), which spares the consumer a round trip per 512-byte header.
+      let n = first.length;
+      const parts = [first];
+      for (let c: Buffer | null; n < 64 << 10 && (c = p.read() as Buffer | null) !== null; n += c.length) parts.push(c);
+      yield parts.length === 1 ? first : Buffer.concat(parts, n);
+    }
   } catch (err) {
     throw failure ?? err;
   } finally {
