@@ -216,7 +216,6 @@ export class Acquisitions {
     this.support.released(r);
     this.serve();
     this.ctx.slotsChanged();
-    this.ctx.persister.markDirty();
     return true;
   }
 
@@ -351,7 +350,7 @@ export class Acquisitions {
   private acquired(e: Entry, r: InstanceRecord, info: ConnectInfo): Acquisition {
     e.state = 'acquired';
     e.acquiredAt = this.ctx.clock.now();
-    this.ctx.persister.markDirty();
+    this.ctx.fleet.changed(r);
     return new Handle(e, r, info, this);
   }
 

@@ -67,6 +67,11 @@ export class InstanceRecord {
   list: InstanceList | undefined;
   /** Usable free slots counted in the index for this instance. */
   indexed = 0;
+  /** Free slots this instance adds to the fleet's `unavailable` and `unhealthy` totals (stats). */
+  unavailableFree = 0;
+  unhealthyFree = 0;
+  /** Position in the state image (state storage); -1 = not in it. */
+  imagePos = -1;
 
   constructor(
     readonly id: string,

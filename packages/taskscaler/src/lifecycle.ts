@@ -19,6 +19,9 @@ export class Lifecycle implements SlotSupport {
   readonly backoff = new Backoff();
   private stamp = 0;
   private first = true;
+  /** The previous `update` answer by position: ids and their records (undefined: a `deleted` unknown one). */
+  private readonly lastIds: string[] = [];
+  private readonly lastRecords: (InstanceRecord | undefined)[] = [];
   private saved: Map<string, SavedInstance> | undefined;
   private readonly readyLimiter: Limiter;
   private readonly heartbeatLimiter: Limiter;
@@ -45,29 +48,65 @@ export class Lifecycle implements SlotSupport {
     return `${down ? `${down.message}; ` : ''}instances: ${c.ready} ready, ${starting} starting, ${c.draining + c.unhealthy} draining, ${c.removing + c.deleting} being removed; limit ${Number.isFinite(limit) ? limit : 'none'}`;
   }
 
-  /** Applies one `update` answer. The first one after start decides which instances are re-adopted. */
+  /**
+   * Applies one `update` answer. The first one after start decides which instances are re-adopted. Work is
+   * done only for what changed: an instance whose plugin state is the one already known costs a comparison,
+   * and the known instances are visited for disappearances only when fewer of them were listed than are known.
+   * Plugins list their instances in a stable order, so the instance at each position is first looked for where
+   * the previous answer had it (no hash lookup); any other order still works, through the id map.
+   */
   reconcile(statuses: readonly InstanceStatus[]): void {
     const { fleet } = this.ctx;
     const stamp = ++this.stamp;
     const first = this.first;
     this.first = false;
-    for (const s of statuses) {
-      const r = fleet.byId.get(s.id);
-      if (r) {
-        r.seen = stamp;
-        this.apply(r, s.state);
-      } else if (s.state !== 'deleted') {
-        this.adopt(s, first).seen = stamp;
+    const { lastIds, lastRecords } = this;
+    const known = lastIds.length;
+    /** Known instances listed (each once), still known after their status was applied. */
+    let listed = 0;
+    const n = statuses.length;
+    for (let i = 0; i < n; i++) {
+      const s = statuses[i]!;
+      let r: InstanceRecord | undefined;
+      if (i < known && lastIds[i] === s.id) {
+        r = lastRecords[i];
+        // Dropped since (and perhaps found again under the same id): the map knows.
+        if (r === undefined || r.gone) r = fleet.byId.get(s.id);
+      } else {
+        r = fleet.byId.get(s.id);
       }
+      if (r) {
+        if (r.seen !== stamp) {
+          r.seen = stamp;
+          listed++;
+        }
+        // `creating` with the plugin saying running: readiness was cut short by a plugin restart; it runs again.
+        if (r.pluginState !== s.state || r.state === 'creating') {
+          this.apply(r, s.state);
+          if (r.gone) listed--;
+        }
+      } else if (s.state !== 'deleted') {
+        r = this.adopt(s, first);
+        r.seen = stamp;
+        listed++;
+      }
+      const id = r?.id ?? s.id;
+      if (i >= known || lastIds[i] !== id) lastIds[i] = id;
+      if (i >= known || lastRecords[i] !== r) lastRecords[i] = r;
     }
-    for (const r of fleet.byId.values()) if (r.seen !== stamp) this.gone(r);
+    if (known > n) {
+      lastIds.length = n;
+      lastRecords.length = n;
+    }
+    if (listed < fleet.byId.size) for (const r of fleet.byId.values()) if (r.seen !== stamp) this.gone(r);
     if (first && this.saved) {
       for (const id of this.saved.keys()) {
         if (!fleet.byId.has(id)) this.ctx.logger.info('saved instance no longer exists; forgetting it', { instance: id });
       }
       this.saved = undefined;
     }
-    this.ctx.persister.markDirty();
+    // The first update decides the fleet: save it even when every instance was re-adopted unchanged.
+    if (first) this.ctx.persister.markDirty();
   }
 
   private adopt(s: InstanceStatus, first: boolean): InstanceRecord {
@@ -96,6 +135,7 @@ export class Lifecycle implements SlotSupport {
       if (s.state === 'deleting') {
         r.removal = { reason: removal, since: now, attemptAt: now };
         fleet.setState(r, 'deleting');
+        fleet.changed(r);
       } else {
         this.markRemoving(r, removal, `removing ${cause} instance ${r.id}: ${removal}`);
       }
@@ -128,6 +168,7 @@ export class Lifecycle implements SlotSupport {
           const holders = fleet.evict(r);
           for (const h of holders) h.lose(instanceLost(r.id, 'is being deleted outside the taskscaler'));
           r.removal = { reason: 'broken', since: clock.now(), attemptAt: clock.now() };
+          fleet.changed(r);
         }
         fleet.setState(r, 'deleting');
         return;
@@ -157,7 +198,6 @@ export class Lifecycle implements SlotSupport {
     const holders = fleet.evict(r);
     fleet.drop(r);
     for (const h of holders) h.lose(instanceLost(r.id, 'was removed unexpectedly'));
-    this.ctx.persister.markDirty();
     this.ctx.kick();
   }
 
@@ -197,8 +237,8 @@ export class Lifecycle implements SlotSupport {
     this.backoff.succeed();
     ctx.fleet.setState(r, 'ready');
     ctx.logger.info('instance ready', { instance: r.id, cause: r.cause });
+    ctx.fleet.changed(r);
     this.acquisitions.serve();
-    ctx.persister.markDirty();
     ctx.kick();
   }
 
@@ -241,6 +281,7 @@ export class Lifecycle implements SlotSupport {
   private healthy(r: InstanceRecord): void {
     r.failures = 0;
     r.lastHeartbeatAt = this.ctx.clock.now();
+    this.ctx.fleet.checked(r);
     if (r.suspect) {
       r.suspect = false;
       this.ctx.fleet.reindex(r);
@@ -276,29 +317,40 @@ export class Lifecycle implements SlotSupport {
     this.ctx.kick();
   }
 
-  /** Starts heartbeats on ready instances whose last check is older than the heartbeat interval. */
+  /**
+   * Starts heartbeats on ready instances whose last check is older than the heartbeat interval, and on suspect
+   * ones. Visits only those: the heartbeat queue is ordered by the last check, oldest first.
+   */
   heartbeats(): void {
     const { ctx } = this;
     const hook = ctx.hooks.heartbeat;
     if (!hook || ctx.plugin.down) return;
+    const { fleet } = ctx;
+    for (const r of fleet.suspects) this.startHeartbeat(r, hook);
     const due = ctx.clock.now() - ctx.config.heartbeatIntervalMs;
-    for (const r of ctx.fleet.byId.values()) {
-      if (r.state !== 'ready' || r.heartbeatRunning || (r.lastHeartbeatAt > due && !r.suspect) || !r.connectInfo) continue;
-      r.heartbeatRunning = true;
-      const info = r.connectInfo;
-      const run = async (): Promise<void> => {
-        try {
-          if (ctx.lifetime.aborted) return;
-          await hook(this.hookInstance(r, info), { signal: ctx.lifetime });
-          this.healthy(r);
-        } catch (err) {
-          if (!ctx.lifetime.aborted) this.healthFailure(r, err);
-        } finally {
-          r.heartbeatRunning = false;
-        }
-      };
-      ctx.track(this.heartbeatLimiter.run(run));
+    for (const r of fleet.heartbeatQueue) {
+      if (r.lastHeartbeatAt > due) break;
+      this.startHeartbeat(r, hook);
     }
+  }
+
+  private startHeartbeat(r: InstanceRecord, hook: NonNullable<Context['hooks']['heartbeat']>): void {
+    const { ctx } = this;
+    if (r.state !== 'ready' || r.heartbeatRunning || !r.connectInfo) return;
+    r.heartbeatRunning = true;
+    const info = r.connectInfo;
+    const run = async (): Promise<void> => {
+      try {
+        if (ctx.lifetime.aborted) return;
+        await hook(this.hookInstance(r, info), { signal: ctx.lifetime });
+        this.healthy(r);
+      } catch (err) {
+        if (!ctx.lifetime.aborted) this.healthFailure(r, err);
+      } finally {
+        r.heartbeatRunning = false;
+      }
+    };
+    ctx.track(this.heartbeatLimiter.run(run));
   }
 
   released(r: InstanceRecord): void {
@@ -317,16 +369,20 @@ export class Lifecycle implements SlotSupport {
     }
     r.removal = { reason, since: ctx.clock.now(), attemptAt: Number.NEGATIVE_INFINITY };
     ctx.fleet.setState(r, 'removing');
+    ctx.fleet.changed(r);
     ctx.counters.instancesRemoved++;
     ctx.decide({ action: 'down', count: 1, reason, detail });
-    ctx.persister.markDirty();
     ctx.kick();
     return true;
   }
 
-  /** Sends `decrease` for instances queued for removal whose last attempt is older than the retry interval. */
-  async issueDecreases(signal: AbortSignal | undefined, retryMs = this.ctx.config.deletionRetryIntervalMs): Promise<void> {
+  /**
+   * Sends `decrease` for instances queued for removal whose last attempt is older than the retry interval.
+   * Resolves to the number of deletions the plugin accepted.
+   */
+  async issueDecreases(signal: AbortSignal | undefined, retryMs = this.ctx.config.deletionRetryIntervalMs): Promise<number> {
     const { ctx } = this;
+    let accepted = 0;
     const now = ctx.clock.now();
     const due = [...ctx.fleet.removals].filter((r) => r.removal!.attemptAt + retryMs <= now);
     for (let i = 0; i < due.length && !signal?.aborted; i += 100) {
@@ -336,8 +392,9 @@ export class Lifecycle implements SlotSupport {
       ctx.counters.decreaseCalls++;
       try {
         const res = await pluginCall(ctx, ctx.config.pluginCallTimeoutMs, 'deleting instances', [signal], (s) => ctx.group.decrease(ids, { signal: s }));
-        const accepted = new Set(res.succeeded);
-        const refused = ids.filter((id) => !accepted.has(id));
+        const ok = new Set(res.succeeded);
+        const refused = ids.filter((id) => !ok.has(id));
+        accepted += ids.length - refused.length;
         if (refused.length > 0 || res.error) {
           ctx.counters.decreaseRefused += refused.length;
           ctx.logger.warn('plugin did not accept every deletion; retrying later', { refused, err: res.error?.message, retryMs });
@@ -347,5 +404,6 @@ export class Lifecycle implements SlotSupport {
         ctx.logger.warn('deleting instances failed; retrying later', { ids: ids.length, err: toRunnerError(err).message, retryMs });
       }
     }
+    return accepted;
   }
 }

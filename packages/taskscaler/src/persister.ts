@@ -1,10 +1,18 @@
 import type { Clock, Timer } from '@fleetrunner/common';
 import type { SavedState, StateStore } from './state-store.js';
 
+/** A snapshot as instance texts (see StateImage). */
+export interface SerializedState {
+  savedAt: number;
+  instances: readonly string[];
+}
+
 /**
  * Saves snapshots to a StateStore: never two saves at once, and at most one every `minIntervalMs`, so a busy
- * fleet costs one snapshot a second rather than one per slot operation (a 10,000-instance snapshot is ~1 MB of
- * JSON). Changes made between saves fold into the next one; `flush` saves at once.
+ * fleet costs one snapshot a second rather than one per slot operation (a 100,000-instance snapshot is ~12 MB
+ * of JSON). Changes made between saves fold into the next one; `flush` saves at once. The snapshot is taken
+ * synchronously, so it is one consistent state; with a store that takes instance texts (`saveSerialized`) and a
+ * `serialize` source, only the instances changed since the last save are serialized and the write is chunked.
  */
 export class Persister {
   private dirty = false;
@@ -19,6 +27,7 @@ export class Persister {
     private readonly onError: (err: unknown) => void,
     private readonly clock: Clock,
     private readonly minIntervalMs: number,
+    private readonly serialize?: () => SerializedState,
   ) {}
 
   get enabled(): boolean {
@@ -62,7 +71,12 @@ export class Persister {
         this.dirty = false;
         this.lastSaveAt = this.clock.now();
         try {
-          await store.save(this.snapshot());
+          if (this.serialize && store.saveSerialized) {
+            const s = this.serialize();
+            await store.saveSerialized(s.savedAt, s.instances);
+          } else {
+            await store.save(this.snapshot());
+          }
           this.lastError = undefined;
         } catch (err) {
           this.lastError = err;

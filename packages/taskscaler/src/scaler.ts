@@ -18,6 +18,12 @@ import type { SavedState, StateStore } from './state-store.js';
 import type { Acquisition, Taskscaler, TaskscalerHooks, TaskscalerState } from './taskscaler.js';
 import { TokenBucket } from './throttle.js';
 
+/**
+ * The first follow-up `update` after the one made right after an `increase` or `decrease` returns (ms); each next
+ * one waits twice as long, until the configured interval is reached (README "Passes and cadence").
+ */
+export const FOLLOW_UP_FIRST_MS = 10;
+
 /** The Taskscaler implementation: wiring, the scaling passes and their schedule. See README "How it runs". */
 export class Scaler implements Taskscaler {
   state: TaskscalerState = 'running';
@@ -29,11 +35,18 @@ export class Scaler implements Taskscaler {
   private readonly tracked = new Set<Promise<void>>();
   private chain: Promise<void> = Promise.resolve();
   private actQueued: Promise<void> | undefined;
+  private cycleQueued: Promise<void> | undefined;
+  /** Wait after the last cycle while following up a change (Infinity: the configured interval). */
+  private followGap = Infinity;
+  /** The wait after the next cycle. */
+  private followNext = Infinity;
   private timer: Timer | undefined;
   private timerAt = Number.NaN;
   private lastCycleAt: number;
   /** Earliest time an act pass has something to do (idle expiry, throttle refill, back-off end). */
   private wakeAt = Infinity;
+  /** A throttled scale-up is retried then, not sooner (see throttleWait). */
+  private throttleRetryAt = Number.NEGATIVE_INFINITY;
   private lastDecision: ScalingDecision | undefined;
   private lastIdleReason = '';
   private shutdownPromise: Promise<void> | undefined;
@@ -45,7 +58,7 @@ export class Scaler implements Taskscaler {
     readonly providerInfo: ProviderInfo,
     saved: SavedState | undefined,
   ) {
-    const fleet = new Fleet(config.capacityPerInstance, config.maxUseCount);
+    const fleet = new Fleet(config.capacityPerInstance, config.maxUseCount, deps.store?.saveSerialized !== undefined);
     const limits = [config.maxInstances, providerInfo.maxSize].filter((n) => n > 0);
     const persister = new Persister(
       deps.store,
@@ -53,7 +66,9 @@ export class Scaler implements Taskscaler {
       (err) => deps.logger.error('saving taskscaler state failed', { err: toRunnerError(err).message, location: deps.store?.location }),
       deps.clock,
       config.stateStorage.minSaveIntervalMs,
+      () => ({ savedAt: this.ctx.clock.now(), instances: fleet.image.render((r) => this.acquisitions.saved(r)) }),
     );
+    fleet.onDirty = () => persister.markDirty();
     this.ctx = {
       group,
       clock: deps.clock,
@@ -134,6 +149,17 @@ export class Scaler implements Taskscaler {
     return this.enqueue('cycle');
   }
 
+  instancesChanged(): void {
+    this.followUp();
+  }
+
+  /** The group changed or is changing: update right away, then again after 10, 20, 40… ms up to the interval. */
+  private followUp(): void {
+    if (this.state !== 'running') return;
+    this.followNext = FOLLOW_UP_FIRST_MS;
+    void this.enqueue('cycle');
+  }
+
   shutdown(options: { signal?: AbortSignal } = {}): Promise<void> {
     this.shutdownPromise ??= this.stop(options.signal);
     return this.shutdownPromise;
@@ -178,11 +204,13 @@ export class Scaler implements Taskscaler {
     void q.finally(() => this.tracked.delete(q));
   }
 
-  /** Queues a pass: `cycle` = plugin update, then act; `act` = scale from what is known (coalesced). */
+  /** Queues a pass: `cycle` = plugin update, then act; `act` = scale from what is known (both coalesced). */
   private enqueue(kind: 'cycle' | 'act'): Promise<void> {
     if (kind === 'act' && this.actQueued) return this.actQueued;
+    if (kind === 'cycle' && this.cycleQueued) return this.cycleQueued;
     const run = this.chain.then(async () => {
       if (kind === 'act') this.actQueued = undefined;
+      else this.cycleQueued = undefined;
       if (this.state !== 'running') return;
       try {
         if (kind === 'cycle') await this.cycle();
@@ -195,12 +223,15 @@ export class Scaler implements Taskscaler {
     });
     this.chain = run;
     if (kind === 'act') this.actQueued = run;
+    else this.cycleQueued = run;
     return run;
   }
 
   private async cycle(): Promise<void> {
     const { ctx } = this;
     this.lastCycleAt = ctx.clock.now();
+    this.followGap = this.followNext;
+    this.followNext *= 2;
     ctx.counters.updates++;
     try {
       const statuses = await pluginCall(ctx, this.config.pluginCallTimeoutMs, 'updating instances', [this.lifetime.signal], (s) =>
@@ -252,7 +283,7 @@ export class Scaler implements Taskscaler {
     this.expireIdle(p, policy, now);
     if (p.scaleUp > 0) await this.scaleUp(p, now);
     else this.decideIdle(p.reason === 'limit' ? 'limit' : 'steady', p.reason === 'limit' ? `want ${p.wantUp} more instance(s) but the limit of ${this.ctx.limit} is reached` : 'capacity matches the policy');
-    await this.lifecycle.issueDecreases(this.lifetime.signal);
+    if ((await this.lifecycle.issueDecreases(this.lifetime.signal)) > 0) this.followUp();
   }
 
   private expireIdle(p: Plan, policy: ActivePolicy, now: number): void {
@@ -292,13 +323,18 @@ export class Scaler implements Taskscaler {
       this.decideIdle('backoff', `want ${p.scaleUp} more instance(s); backing off ${formatDuration(backoff)} after failures`);
       return;
     }
-    const n = this.bucket.take(p.scaleUp, now);
+    // A throttled remainder waits for its retry time, whatever passes come earlier, so that tokens batch up.
+    const n = now < this.throttleRetryAt ? 0 : this.bucket.take(p.scaleUp, now);
     if (n === 0) {
-      this.wakeAt = Math.min(this.wakeAt, now + this.throttleWait(now));
+      if (!(now < this.throttleRetryAt)) this.throttleRetryAt = now + this.throttleWait(now);
+      this.wakeAt = Math.min(this.wakeAt, this.throttleRetryAt);
       this.decideIdle('throttle', `want ${p.scaleUp} more instance(s); scale_throttle has no token`);
       return;
     }
-    if (n < p.scaleUp) this.wakeAt = Math.min(this.wakeAt, now + this.throttleWait(now));
+    if (n < p.scaleUp) {
+      this.throttleRetryAt = now + this.throttleWait(now);
+      this.wakeAt = Math.min(this.wakeAt, this.throttleRetryAt);
+    }
     fleet.request(n, now);
     const held = n < p.wantUp ? ` (wanted ${p.wantUp}; ${n < p.scaleUp ? 'throttled' : 'limit reached'})` : '';
     const why = p.reason === 'demand' ? `${this.acquisitions.pending} acquire(s) waiting` : `keeping ${p.idleTarget} idle slot(s)`;
@@ -315,6 +351,7 @@ export class Scaler implements Taskscaler {
       error = toRunnerError(err);
     }
     counters.instancesRequested += succeeded;
+    if (succeeded > 0) this.followUp();
     if (succeeded < n) {
       fleet.unrequest(n - succeeded);
       counters.instancesRequestFailed += n - succeeded;
@@ -371,20 +408,29 @@ export class Scaler implements Taskscaler {
     }
   }
 
+  /**
+   * The next cycle: `update_interval`, or `update_interval_when_expecting` while something is on its way or an
+   * acquire waits; sooner while following up a change (10, 20, 40… ms after an increase or decrease, until the
+   * interval is reached). An act pass comes sooner when an idle expiry, throttle token or back-off end is due.
+   */
   private scheduleNext(): void {
     if (this.state !== 'running') return;
     const { fleet, clock, config } = this.ctx;
     const c = fleet.counts;
     const expecting = fleet.requested + c.creating + c.readying + c.removing + c.deleting > 0 || this.acquisitions.waiting > 0;
-    const at = Math.min(this.lastCycleAt + (expecting ? config.updateIntervalWhenExpectingMs : config.updateIntervalMs), this.wakeAt);
+    const interval = expecting ? config.updateIntervalWhenExpectingMs : config.updateIntervalMs;
+    // Nothing on its way, or the follow-ups have reached the interval: back to the configured cadence.
+    // (A follow-up asked for but not yet run keeps `followNext`.)
+    if (!expecting || (Number.isFinite(this.followGap) && this.followGap >= interval)) this.followGap = this.followNext = Infinity;
+    const cycleAt = this.lastCycleAt + Math.min(interval, this.followGap);
+    const at = Math.min(cycleAt, this.wakeAt);
     if (this.timer && this.timerAt === at) return;
     this.timer?.clear();
     this.timerAt = at;
     this.timer = clock.setTimeout(() => {
       this.timer = undefined;
       this.timerAt = Number.NaN;
-      const cycleDue = clock.now() >= this.lastCycleAt + (expecting ? config.updateIntervalWhenExpectingMs : config.updateIntervalMs);
-      void this.enqueue(cycleDue ? 'cycle' : 'act');
+      void this.enqueue(clock.now() >= cycleAt ? 'cycle' : 'act');
     }, Math.max(0, at - clock.now()));
   }
 

@@ -1,22 +1,16 @@
 import type { Acquisitions } from './acquisitions.js';
 import type { Fleet } from './fleet.js';
 import type { Scaler } from './scaler.js';
-import type { SavedInstance, SavedState } from './state-store.js';
+import { savedInstance } from './state-image.js';
+import type { SavedState } from './state-store.js';
 import type { InstanceInfo, TaskscalerStats } from './stats.js';
 
-/** Builds the stats snapshot: one pass over the instances for the slot counts. */
+/** Builds the stats snapshot from the fleet's running totals: no pass over the instances. */
 export function buildStats(s: Scaler): TaskscalerStats {
   const { fleet, counters, histograms, limit, schedule, clock } = s.ctx;
   const c = fleet.counts;
-  let unavailable = 0;
-  let unhealthy = 0;
-  for (const r of fleet.byId.values()) {
-    const free = fleet.capacity - r.acquired;
-    if (r.state === 'ready' && r.suspect) unhealthy += free;
-    else if (r.state === 'ready') unavailable += free - fleet.usable(r);
-    else if (r.state === 'draining') unavailable += free;
-    else if (r.state === 'unhealthy') unhealthy += free;
-  }
+  const unavailable = fleet.unavailableSlots;
+  const unhealthy = fleet.unhealthySlots;
   const { reserved, pending } = s.acquisitions;
   const p = schedule.active(clock.now());
   return {
@@ -73,17 +67,6 @@ export function instanceRows(fleet: Fleet): InstanceInfo[] {
 
 /** What the state file holds: every known instance with its use count and live acquisitions. */
 export function snapshotState(fleet: Fleet, acquisitions: Acquisitions, now: number): SavedState {
-  const instances = [...fleet.byId.values()].map((r) => {
-    const s: SavedInstance = {
-      id: r.id,
-      cause: r.cause,
-      useCount: r.useCount,
-      createdAt: r.createdAt,
-      acquisitions: r.acquired > 0 ? acquisitions.saved(r) : [],
-    };
-    if (r.readyAt !== undefined) s.readyAt = r.readyAt;
-    if (r.removal) s.removing = r.removal.reason;
-    return s;
-  });
+  const instances = [...fleet.byId.values()].map((r) => savedInstance(r, (x) => acquisitions.saved(x)));
   return { version: 1, savedAt: now, instances };
 }

@@ -129,6 +129,13 @@ export interface Taskscaler {
   tick(): Promise<void>;
 
   /**
+   * The group changed outside the taskscaler's own calls (a plugin that can tell, a host that saw it): an update
+   * runs at once, then follow-ups 10, 20, 40… ms apart until the configured interval. Coalesced; returns at once.
+   * (The taskscaler does the same by itself right after each `increase` and `decrease` returns.)
+   */
+  instancesChanged(): void;
+
+  /**
    * Stops scaling, fails pending acquires, waits for in-flight plugin calls, deletes every instance when
    * `deleteInstancesOnShutdown` (else persists them for re-adoption), then shuts the plugin's group down.
    * Idempotent: later calls return the first call's promise. Does not stop the plugin process.

@@ -7,7 +7,8 @@ t.test('idle_count creates warm slots; preemptive reserve waits for them', async
   const { ts, group, clock } = await start({ config: { policies: [{ idleCount: 2 }] }, groupOptions: { creationDelayMs: 30_000 } });
   t.same(group.calls.increase, [2], 'two instances asked for at start');
   t.throws(() => ts.reserve('a'), { code: 'no_capacity' }, 'nothing ready yet');
-  await clock.advance(30_000);
+  // Running at 30 s; seen by the next update (at most update_interval_when_expecting later).
+  await clock.advance(32_000);
   t.equal(ts.stats().instances.ready, 2);
   ts.reserve('a');
   ts.reserve('b');
@@ -31,9 +32,11 @@ t.test('idle_time: idle instances beyond the target go after idle_time, longest 
     await clock.advance(1_000);
   }
   const removedAt = clock.now();
-  await clock.advance(10 * 60_000 - 4_000);
+  // The spare instance has been idle since it became ready; the other three since their release.
+  const firstDue = Math.min(...ts.instances().map((i) => i.idleSince)) + 10 * 60_000;
+  await clock.set(firstDue - 1);
   t.same(group.calls.decrease, [], 'nothing is removed before idle_time');
-  await clock.advance(4_000);
+  await clock.set(removedAt + 10 * 60_000);
   const removed = group.calls.decrease.flat();
   t.equal(removed.length, 3, 'four idle slots, target one: three go');
   t.notOk(removed.includes(acqs[2]!.instanceId), 'the most recently used instance stays');
@@ -146,11 +149,19 @@ t.test('increase that throws backs off exponentially and recovers', async (t) =>
   await ts.shutdown();
 });
 
-t.test('update: 60 s when steady, 2 s while expecting; failures are counted and survived', async (t) => {
-  const { ts, group, clock } = await start({ config: { policies: [{ idleCount: 1 }] }, groupOptions: { creationDelayMs: 10_000 } });
-  const u0 = group.calls.update;
-  await clock.advance(10_000);
-  t.equal(group.calls.update - u0, 5, 'every 2 s while the instance is creating');
+t.test('update: right after increase, then backing off to 2 s while expecting, 60 s when steady; failures are counted and survived', async (t) => {
+  const clock = new FakeClock(T0);
+  const group = new MemoryInstanceGroup({ clock, creationDelayMs: 10_000 });
+  const at: number[] = [];
+  const update = group.update.bind(group);
+  group.update = (o) => (at.push(clock.now() - T0), update(o));
+  const { ts } = await start({ clock, group, config: { policies: [{ idleCount: 1 }] } });
+  await clock.advance(12_000);
+  t.same(
+    at,
+    [0, 0, 10, 30, 70, 150, 310, 630, 1270, 2550, 4550, 6550, 8550, 10550],
+    'start, right after the increase, then 10, 20, 40… ms apart up to 2 s while the instance is creating',
+  );
   t.equal(ts.stats().instances.ready, 1);
   const u1 = group.calls.update;
   await clock.advance(180_000);
@@ -193,14 +204,16 @@ t.test('policies are swapped at runtime without a restart', async (t) => {
   ts.configureSchedule([{ idleCount: 3 }]);
   await settle(clock);
   t.same(group.calls.increase, [3]);
-  t.equal(decisions.at(-1)?.reason, 'idle_target');
+  t.equal(decisions.filter((d) => d.action === 'up').at(-1)?.reason, 'idle_target');
   t.throws(() => ts.configureSchedule([{ periods: ['bad'] }]), { code: 'invalid_argument', message: /^policy\[0\]\.periods\[0\]/ });
   t.equal(ts.stats().policy.idleCount, 3, 'a bad list leaves the old one in force');
   await clock.advance(2_000);
   ts.configureSchedule([{ idleCount: 1, idleTimeMs: 60_000 }]);
-  await clock.advance(59_000);
+  // Ready (and idle) since the update right after the increase.
+  const due = Math.max(...ts.instances().map((i) => i.idleSince)) + 60_000;
+  await clock.set(due - 1);
   t.equal(group.live, 3);
-  await clock.advance(1_000);
+  await clock.set(due);
   t.equal(group.calls.decrease.flat().length, 2);
   t.equal(group.calls.init, 1, 'one init: nothing restarted');
   await ts.shutdown();

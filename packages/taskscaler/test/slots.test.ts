@@ -1,5 +1,5 @@
 import t from 'tap';
-import { settle, start } from './support/harness.js';
+import { T0, settle, start } from './support/harness.js';
 
 t.test('slot numbers are 0..n-1, stable, and reused lowest first', async (t) => {
   const { ts, clock } = await start({ config: { capacityPerInstance: 3, policies: [{ idleCount: 3 }] } });
@@ -65,12 +65,15 @@ t.test('non-preemptive: reserve within potential capacity, acquire waits for pro
   await settle(clock);
   t.same(group.calls.increase, [2], 'three waiting acquires need two instances of two slots');
   t.equal(ts.stats().slots.pending, 3);
-  await clock.advance(20_000);
+  // Running at 20 s; seen by the next update (at most update_interval_when_expecting later).
+  await clock.advance(22_000);
   const [a, b, c] = await Promise.all([pa, pb, pc]);
   t.same([a.slot, b.slot, c.slot].sort(), [0, 0, 1]);
   t.equal(ts.stats().slots.pending, 0);
   t.equal(ts.stats().histograms.readinessSeconds.count, 2);
-  t.equal(ts.stats().histograms.readinessSeconds.sum, 40, 'asked for at 0, ready at 20 s each');
+  const readyAt = ts.instances().map((i) => i.readyAt!);
+  t.ok(readyAt.every((at) => at >= T0 + 20_000 && at <= T0 + 22_000), 'ready once seen running');
+  t.equal(ts.stats().histograms.readinessSeconds.sum, readyAt.reduce((x, at) => x + (at - T0) / 1000, 0), 'asked for at 0, counted to readiness');
   await ts.shutdown();
 });
 
@@ -124,7 +127,8 @@ t.test('waiters are served in arrival order', async (t) => {
   const { ts, clock } = await start({ config: { maxInstances: 3 }, groupOptions: { creationDelayMs: 10_000 } });
   const order: string[] = [];
   const ps = ['w1', 'w2', 'w3'].map((k) => ts.acquire(k).then((a) => (order.push(k), a)));
-  await clock.advance(10_000);
+  // Running at 10 s; seen by the next update (at most update_interval_when_expecting later).
+  await clock.advance(12_000);
   t.same(order, ['w1', 'w2', 'w3']);
   const slots = await Promise.all(ps);
   t.equal(new Set(slots.map((a) => a.instanceId)).size, 3);
@@ -132,7 +136,7 @@ t.test('waiters are served in arrival order', async (t) => {
 });
 
 t.test('max_use_count: drains, then deletes; max_use_count=1 gives a fresh instance per job', async (t) => {
-  const { ts, group, clock } = await start({ config: { capacityPerInstance: 2, maxUseCount: 3, policies: [{ idleCount: 1 }] } });
+  const { ts, group, clock, decisions } = await start({ config: { capacityPerInstance: 2, maxUseCount: 3, policies: [{ idleCount: 1 }] } });
   await clock.advance(2_000);
   const first = await ts.acquire('j1');
   const id = first.instanceId;
@@ -152,7 +156,10 @@ t.test('max_use_count: drains, then deletes; max_use_count=1 gives a fresh insta
   third.release();
   await settle(clock);
   t.same(group.calls.decrease, [[id]]);
-  t.equal(ts.instances().find((i) => i.id === id)?.removalReason, 'max_use_count');
+  t.match(
+    decisions.filter((d) => d.action === 'down'),
+    [{ reason: 'max_use_count', detail: new RegExp(`removing instance ${id}: used 3 times`) }],
+  );
   await ts.shutdown();
 
   const one = await start({ config: { maxUseCount: 1, policies: [{ idleCount: 1 }] } });
@@ -203,7 +210,8 @@ t.test('an instance deleted outside the taskscaler aborts its acquisitions and i
 });
 
 t.test('connect info is cached per instance and refreshed when it expires', async (t) => {
-  const { ts, group, clock } = await start({ config: { policies: [{ idleCount: 1 }] }, groupOptions: { credentialsTtlMs: 10 * 60_000 } });
+  // Two slots: one instance keeps a slot idle while 'a' runs, so every acquisition lands on it.
+  const { ts, group, clock } = await start({ config: { capacityPerInstance: 2, policies: [{ idleCount: 1 }] }, groupOptions: { credentialsTtlMs: 10 * 60_000 } });
   await clock.advance(2_000);
   t.equal(group.calls.connectInfo, 1, 'fetched at readiness');
   const a = await ts.acquire('a');
