@@ -255,6 +255,7 @@ export class QemuHypervisor implements Hypervisor {
       return 'tcg';
     }
     const probe = join(this.options.stateDir, 'kvm-probe.img');
+    await mkdir(this.options.stateDir, { recursive: true, mode: 0o700 });
     await writeFile(probe, probeBootSector());
     const args = ['-nodefaults', '-no-user-config', '-display', 'none', '-accel', 'kvm', '-m', '16', '-device', 'isa-debug-exit,iobase=0xf4,iosize=0x04'];
     args.push('-drive', `file=${probe},format=raw,if=floppy,readonly=on`, '-boot', 'a');

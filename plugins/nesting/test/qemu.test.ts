@@ -1,7 +1,8 @@
 // The daemon with the qemu hypervisor, through its binary as a child process, real gRPC over its unix socket and
 // real QEMU guests built from Debian packages (test/image/build.sh, cached). Two full boots in the whole file (TCG
 // here: ~5 s each); one daemon for most subtests. Forwarded SSH ports bind 127.92.0.1.
-import { mkdirSync, readdirSync, symlinkSync, writeFileSync, readFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, symlinkSync, writeFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
 import { AlreadyInitializedError, GrpcStatus, NestingError, NotInitializedError, connect, type NestingClient } from '@fleetrunner/nesting';
@@ -127,4 +128,32 @@ t.test('qemu hypervisor', { skip: noQemu }, async (t) => {
     const err = (await client.list().catch((e: unknown) => e)) as NestingError;
     t.equal(err.status, GrpcStatus.UNAVAILABLE);
   });
+});
+
+t.test('at start the daemon kills the QEMU a previous daemon left (pidfile in its state dir), and nothing else', { skip: noQemu }, async (t) => {
+  const dir = tmpDir(t, { prefix: 'nesting-reap' });
+  const stateDir = join(dir, 'state');
+  const left = join(stateDir, 'vms', 'vm-0123456789ab');
+  const reused = join(stateDir, 'vms', 'vm-ba9876543210');
+  mkdirSync(left, { recursive: true });
+  mkdirSync(reused, { recursive: true });
+  // A QEMU started outside any daemon, so no parent-death signal ends it: no boot device, it idles in the firmware.
+  const qemu = spawn('qemu-system-x86_64', ['-nodefaults', '-no-user-config', '-display', 'none', '-accel', 'tcg', '-m', '16', '-pidfile', join(left, 'qemu.pid')], { stdio: 'ignore' });
+  const qemuExit = new Promise((resolve) => qemu.once('exit', resolve));
+  t.teardown(() => {
+    qemu.kill('SIGKILL');
+    return qemuExit;
+  });
+  await waitFor(() => existsSync(join(left, 'qemu.pid')), { what: 'the pidfile of the left QEMU' });
+  // A pidfile whose pid now belongs to another process (pid reuse): that process must survive.
+  const other = spawn('sleep', ['60'], { stdio: 'ignore' });
+  t.teardown(() => other.kill('SIGKILL'));
+  writeFileSync(join(reused, 'qemu.pid'), `${other.pid}\n`);
+  writeFileSync(join(dir, 'config.json'), JSON.stringify({ state_dir: stateDir, images_dir: dir }));
+  const daemon = await startDaemon(t, join(dir, 'nesting.sock'), ['-config', join(dir, 'config.json')]);
+  await waitFor(() => qemu.exitCode !== null || qemu.signalCode !== null, { what: 'the left QEMU to end' });
+  t.equal(qemu.signalCode, 'SIGKILL', 'the left QEMU was killed');
+  t.ok(alive(other.pid!), 'a process that reuses a pid from a pidfile is left alone');
+  t.same(readdirSync(join(stateDir, 'vms')), [], 'the left VMs\' directories are gone');
+  t.match(daemon.log(), /killed VMs a previous daemon left running/);
 });
