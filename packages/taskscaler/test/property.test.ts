@@ -1,13 +1,17 @@
 import t, { type Test } from 'tap';
 import { FakeClock, RunnerError } from '@fleetrunner/common';
 import type { Acquisition, Taskscaler, TaskscalerConfig } from '../src/index.js';
+import { audit } from '../src/audit.js';
+import type { Scaler } from '../src/scaler.js';
 import { MemoryInstanceGroup } from './support/memory-group.js';
 import { MemoryStateStore, T0, start, whileAdvancing } from './support/harness.js';
 import { Prng } from './support/prng.js';
 
 // Property-style tests over random job-arrival traces. Each seed picks a configuration and a fault mix, drives
-// the taskscaler through an hour of jobs on the fake clock, and checks the invariants at every step. A failure
-// names its seed; re-run it alone with TASKSCALER_SEED=<seed>.
+// the taskscaler through an hour of jobs on the fake clock, and checks the invariants at every step, among them
+// that every count, index and the state image kept incrementally equal a recount from scratch (audit). Odd seeds
+// save through instance texts (the incremental path), even ones whole snapshots. A failure names its seed;
+// re-run it alone with TASKSCALER_SEED=<seed>.
 
 interface Scenario {
   seed: number;
@@ -55,13 +59,17 @@ async function run(t: Test, s: Scenario): Promise<void> {
   const r = new Prng(s.seed * 7919);
   const clock = new FakeClock(T0);
   const group = new MemoryInstanceGroup({ clock, creationDelayMs: s.creationDelayMs, deletionDelayMs: s.deletionDelayMs });
-  const store = new MemoryStateStore();
+  const store = new MemoryStateStore({ serialized: s.seed % 2 === 1 });
   const held = new Map<string, number>();
   const violations: string[] = [];
   group.onDelete = (ids) => {
     for (const id of ids) if ((held.get(id) ?? 0) > 0) violations.push(`deleted ${id} while it held an acquisition`);
   };
-  const { ts } = await start({ clock, group, store, config: s.config });
+  // Some seeds probe health: heartbeats that fail now and then (suspect, then unhealthy instances).
+  const probe = new Prng(s.seed * 104729);
+  let probeFaults = s.faults && s.seed % 3 === 0;
+  const hooks = s.seed % 3 === 0 ? { heartbeat: () => (probeFaults && probe.chance(0.1) ? Promise.reject(new Error('probe failed')) : Promise.resolve()) } : {};
+  const { ts } = await start({ clock, group, store, config: s.config, hooks });
   const jobs: Job[] = [];
   let seq = 0;
   const hold = (id: string, d: number): void => void held.set(id, (held.get(id) ?? 0) + d);
@@ -72,6 +80,7 @@ async function run(t: Test, s: Scenario): Promise<void> {
     if (total > s.limit) violations.push(`${when}: taskscaler counts ${total} instances, max ${s.limit}`);
     const mine = [...held.values()].reduce((a, b) => a + b, 0);
     if (st.slots.acquired !== mine) violations.push(`${when}: ${st.slots.acquired} acquired, jobs hold ${mine}`);
+    for (const v of audit(ts as Scaler)) violations.push(`${when}: ${v}`);
   };
 
   // An hour of traffic with faults.
@@ -127,6 +136,7 @@ async function run(t: Test, s: Scenario): Promise<void> {
   // Quiet: faults off, jobs end, policy idle_time passes.
   group.increaseFault = undefined;
   group.refuseDelete.clear();
+  probeFaults = false;
   for (let i = 0; i < 60 && jobs.some((j) => !j.done); i++) {
     for (const j of jobs) {
       if (!j.done && j.acq && j.endAt <= clock.now()) {

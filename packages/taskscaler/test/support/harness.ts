@@ -1,13 +1,28 @@
 import { FakeClock, createLogger, memorySink, type LogEntry } from '@fleetrunner/common';
 import type { InstanceGroup } from '@fleetrunner/fleeting';
 import { createTaskscaler, type Acquisition, type SavedState, type ScalingDecision, type StateStore, type Taskscaler, type TaskscalerConfig, type TaskscalerHooks } from '../../src/index.js';
+import { parseSavedState, stateText } from '../../src/state-store.js';
 import { MemoryInstanceGroup, type MemoryGroupOptions } from './memory-group.js';
 
-/** A StateStore in memory that counts saves (the file store has its own tests). */
+/**
+ * A StateStore in memory that counts saves (the file store has its own tests). By default it takes instance
+ * texts as the file store does (`saveSerialized`, the taskscaler's incremental path); `{ serialized: false }`
+ * leaves only `save`, the whole-snapshot path of other stores.
+ */
 export class MemoryStateStore implements StateStore {
   readonly location = 'memory';
   state: SavedState | undefined;
   saves = 0;
+  saveSerialized?: (savedAt: number, instances: readonly string[]) => Promise<void>;
+
+  constructor(options: { serialized?: boolean } = {}) {
+    if (options.serialized === false) return;
+    this.saveSerialized = (savedAt, instances) => {
+      this.saves++;
+      this.state = parseSavedState(JSON.parse(stateText(savedAt, instances)), 'memory');
+      return Promise.resolve();
+    };
+  }
 
   load(): Promise<SavedState | undefined> {
     return Promise.resolve(this.state && (JSON.parse(JSON.stringify(this.state)) as SavedState));
