@@ -43,6 +43,13 @@ export function parseToml(src: string): TomlTable {
 export function parseTomlDocument(src: string): TomlDocument {
   const text = src.startsWith('\uFEFF') ? src.slice(1) : src;
   const { ast, renamed } = syntaxTree(text);
+  // toml-eslint-parser takes a carriage return without a line feed between tokens for a line break; TOML does not.
+  for (let i = text.indexOf('\r'); i >= 0; i = text.indexOf('\r', i + 1)) {
+    if (text[i + 1] !== '\n') {
+      const at = lineColumn(text, i);
+      throw new TomlSyntaxError('carriage return must be followed by a line feed', at.line, at.column);
+    }
+  }
   return { root: new Builder(text, renamed).document(ast), ast, text };
 }
 
@@ -188,6 +195,9 @@ function lineColumn(text: string, offset: number): { line: number; column: numbe
   return { line, column: offset - start + 1 };
 }
 
+const KEY_VALUE_NEWLINE_TEXT = 'The key, equals sign, and value must be on the same line';
+const INLINE_NEWLINE_TEXT = 'No newlines are allowed between the curly braces unless they are valid within a value';
+
 /** toml-eslint-parser's messages (by text, for the pinned version) → ours: what was expected and what was found. */
 const REASONS: Record<string, (f: string, text: string, index: number) => string> = {
   'Unterminated string constant': (f) => `unterminated string: expected the closing quote, found ${f}`,
@@ -211,9 +221,9 @@ const REASONS: Record<string, (f: string, text: string, index: number) => string
     return `unexpected ${f}: expected a key = value pair or a [table] header`;
   },
   'Control characters (codes < 0x1f and 0x7f) are not allowed': (f) => `${f} is not allowed in a string or comment; write it as an escape such as \\u0001 in a basic string`,
-  'The key, equals sign, and value must be on the same line': (f) =>
+  [KEY_VALUE_NEWLINE_TEXT]: (f) =>
     `expected the key, "=" and value (or a whole table header) on one line, found a line break before ${f}`,
-  'No newlines are allowed between the curly braces unless they are valid within a value': () => 'an inline table must be on one line',
+  [INLINE_NEWLINE_TEXT]: () => 'an inline table must be on one line',
   'Underscores are allowed between digits': () => 'an underscore in a number must stand between two digits',
   'Unexpected spaces': () => 'no space is allowed between the brackets of [[ ]]',
   'Three or more quotes are not permitted': () => 'too many quotes at the end of a multi-line string',
@@ -236,7 +246,7 @@ function loneCarriageReturn(text: string, index: number): number | undefined {
 /** Messages toml-eslint-parser gives, depending on what follows, for a value missing at the end of a line. */
 const MAYBE_MISSING_VALUE = new Set([
   'Unspecified values are invalid',
-  'The key, equals sign, and value must be on the same line',
+  KEY_VALUE_NEWLINE_TEXT,
   'Unexpected character',
   'Unexpected token',
 ]);
@@ -255,8 +265,60 @@ function syntaxError(err: ParseError, text: string): TomlSyntaxError {
       return new TomlSyntaxError(`expected a value, found ${found(text, at)}`, where.line, where.column);
     }
   }
+  if (err.message === KEY_VALUE_NEWLINE_TEXT) {
+    // Said at the token after the break: point at the end of the unfinished line instead.
+    const brk = breakAfterLastContent(text, err.index);
+    if (brk !== undefined) {
+      const where = lineColumn(text, brk);
+      const start = brk - where.column + 1;
+      const reason = text.startsWith('[[', start + leading(text, start))
+        ? 'expected ]] to close the table header, found end of line'
+        : firstOnLine(text, brk) === '['
+          ? 'expected ] to close the table header, found end of line'
+          : 'expected "=" and the value on the same line as the key, found end of line';
+      return new TomlSyntaxError(reason, where.line, where.column);
+    }
+  }
+  if (err.message === INLINE_NEWLINE_TEXT) {
+    const brk = breakAfterLastContent(text, err.index);
+    if (brk !== undefined) {
+      const where = lineColumn(text, brk);
+      return new TomlSyntaxError('an inline table must be on one line', where.line, where.column);
+    }
+  }
   const reason = REASONS[err.message];
-  return new TomlSyntaxError(reason ? reason(found(text, err.index), text, err.index) : err.message, line, column);
+  const text0 = reason ? reason(found(text, err.index), text, err.index) : err.message;
+  if (err.index >= text.length) {
+    // At the end of the file: point just after the last thing written rather than at the empty last line.
+    const end = lastContentEnd(text);
+    const where = lineColumn(text, end);
+    return new TomlSyntaxError(text0, where.line, where.column);
+  }
+  return new TomlSyntaxError(text0, line, column);
+}
+
+/** Spaces and tabs at `start`. */
+function leading(text: string, start: number): number {
+  let i = start;
+  while (text[i] === ' ' || text[i] === '\t') i++;
+  return i - start;
+}
+
+/** Offset just after the last character that is not white space or a line break. */
+function lastContentEnd(text: string): number {
+  let i = text.length;
+  while (i > 0 && ' \t\r\n'.includes(text[i - 1] as string)) i--;
+  return i;
+}
+
+/** The line break (its CR of a CRLF) that ends the line of the last content before `index`, if one comes before it. */
+function breakAfterLastContent(text: string, index: number): number | undefined {
+  let q = Math.min(index, text.length) - 1;
+  while (q >= 0 && ' \t\r\n'.includes(text[q] as string)) q--;
+  if (q < 0) return undefined;
+  const nl = text.indexOf('\n', q);
+  if (nl < 0 || nl >= index) return undefined;
+  return text[nl - 1] === '\r' ? nl - 1 : nl;
 }
 
 type Located = { loc: AST.SourceLocation };

@@ -70,5 +70,5 @@ t.test('formatDiagnostics prints every problem in line order and a summary', asy
   const ok = await loadConfig(write('ok.toml', GOOD.replace('$T', 'glrt-x')), { env: {} });
   t.equal(formatDiagnostics(ok).replaceAll(dir + '/', ''), 'ok.toml: valid');
   const syntax = await loadConfig(write('bad.toml', 'a = [1,\n'), { env: {} });
-  t.equal(formatDiagnostics(syntax).replaceAll(dir + '/', ''), 'bad.toml:2:1: TOML syntax error: expected a value or "]" in array, found end of file\nbad.toml: 1 error, 0 warnings');
+  t.equal(formatDiagnostics(syntax).replaceAll(dir + '/', ''), 'bad.toml:1:8: TOML syntax error: expected a value or "]" in array, found end of file\nbad.toml: 1 error, 0 warnings');
 });
