@@ -11,6 +11,21 @@ plugin = "aws"
 capacity_per_instance = 1
 `;
 
+/** The documented connector_config defaults (of the autoscaler and of vm_isolation). */
+const DEFAULT_CONNECTOR = {
+  os: '',
+  arch: '',
+  protocol: 'ssh',
+  protocolPort: 0,
+  username: '',
+  password: '',
+  keyPath: '',
+  useStaticCredentials: false,
+  keepaliveMs: 0,
+  timeoutMs: 0,
+  useExternalAddr: false,
+};
+
 function load(src: string): RunnerConfig {
   const r = parseConfig(src, { file: '/etc/fleetrunner/config.toml', env: {} });
   if (r.config === undefined || r.errors.length > 0) throw new Error(JSON.stringify(r.errors));
@@ -74,19 +89,7 @@ t.test('a minimal config gets every documented default', async (t) => {
     deleteInstancesOnShutdown: false,
     logInternalIp: false,
     logExternalIp: false,
-    connectorConfig: {
-      os: '',
-      arch: '',
-      protocol: 'ssh',
-      protocolPort: 0,
-      username: '',
-      password: '',
-      keyPath: '',
-      useStaticCredentials: false,
-      keepaliveMs: 0,
-      timeoutMs: 0,
-      useExternalAddr: false,
-    },
+    connectorConfig: DEFAULT_CONNECTOR,
     policies: [],
     scaleThrottle: { limitPerSecond: 100, burst: 100 },
     stateStorage: { enabled: true, dir: '/etc/fleetrunner/.taskscaler', keepInstanceWithAcquisitions: false },
@@ -95,19 +98,7 @@ t.test('a minimal config gets every documented default', async (t) => {
       nestingHost: '',
       nestingConfig: {},
       image: '',
-      connectorConfig: {
-        os: '',
-        arch: '',
-        protocol: 'ssh',
-        protocolPort: 0,
-        username: '',
-        password: '',
-        keyPath: '',
-        useStaticCredentials: false,
-        keepaliveMs: 0,
-        timeoutMs: 0,
-        useExternalAddr: false,
-      },
+      connectorConfig: DEFAULT_CONNECTOR,
     },
     buckets: { instanceCreation: [], instanceIsRunning: [], instanceDeletion: [], instanceReadiness: [], instanceLifeDuration: [] },
   });

@@ -1,3 +1,4 @@
+// Helpers of the plugin tests, also used by the fleeting tests (as `@fleetrunner/plugin/test-helpers`).
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
