@@ -116,7 +116,7 @@ export interface Taskscaler {
    */
   release(key: string): boolean;
 
-  /** Counts of instances and slots by state, counters, histograms and the last decision. O(instances). */
+  /** Counts of instances and slots by state, counters, histograms and the last decision. O(1) in the instances. */
   stats(): TaskscalerStats;
 
   /** One row per known instance (debugging, tests). O(instances). */
