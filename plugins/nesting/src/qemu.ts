@@ -21,6 +21,8 @@ export interface QemuSettings {
   /** Loopback address the guests' SSH ports are forwarded to. */
   hostAddress: string;
   qemuBinary: string;
+  /** `-machine`; '' = QEMU's default (x86: pc), `virt` for aarch64. */
+  machine: string;
 }
 
 /** Where VMs keep their files; only from the serve config (it must be known before Init, to reap leftovers). */
@@ -47,7 +49,9 @@ export function qemuSettings(sources: readonly ConfigSource[], env: NodeJS.Proce
     bootTimeoutMs: r.duration('boot_timeout', 120_000),
     hostAddress: r.string('host_address', '127.0.0.1'),
     qemuBinary: r.string('qemu_binary', `qemu-system-${arch}`),
+    machine: '',
   };
+  settings.machine = r.string('machine', settings.qemuBinary.endsWith('aarch64') ? 'virt' : '') || '';
   r.string('state_dir', ''); // read by the daemon at start, see stateDirOf
   r.finish();
   return settings;
@@ -301,6 +305,7 @@ export class QemuHypervisor implements Hypervisor {
     const args = ['-name', `nesting-${id}`, '-nodefaults', '-no-user-config', '-display', 'none', '-no-reboot'];
     // TCG with QEMU's default CPU model: `-cpu max` boots several times slower there.
     args.push('-accel', accel, ...(accel === 'kvm' ? ['-cpu', 'host'] : []), '-m', String(spec.memoryMiB ?? s.memoryMiB), '-smp', String(spec.cpus ?? s.cpus));
+    if (s.machine) args.push('-machine', s.machine);
     args.push('-pidfile', join(dir, 'qemu.pid'), '-serial', `file:${join(dir, 'console.log')}`, '-monitor', 'none');
     args.push('-netdev', `user,id=net0,hostfwd=tcp:${s.hostAddress}:${port}-:${spec.sshPort}`, '-device', 'virtio-net-pci,netdev=net0');
     if (spec.kernel) {
