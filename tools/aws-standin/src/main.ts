@@ -1,35 +1,6 @@
 // The aws-standin binary: serves the stand-in until SIGINT/SIGTERM, then removes every instance.
-import { createLogger, textSink } from '@fleetrunner/common';
+import { runStandinBinary } from '@fleetrunner/standin-kit';
 import { parseStandinArgs, standinUsage } from './cli.js';
 import { startAwsStandin } from './standin.js';
 
-let parsed: ReturnType<typeof parseStandinArgs>;
-try {
-  parsed = parseStandinArgs(process.argv.slice(2));
-} catch (err) {
-  process.stderr.write(`aws-standin: ${err instanceof Error ? err.message : String(err)}\n\n${standinUsage}`);
-  process.exit(2);
-}
-if (parsed.help) {
-  process.stdout.write(standinUsage);
-  process.exit(0);
-}
-const logger = createLogger({ level: parsed.logLevel, sink: textSink(process.stderr) });
-try {
-  const standin = await startAwsStandin({ ...parsed.options, logger });
-  process.stdout.write(`endpoint=${standin.endpoint}\n`);
-  const stop = (): void => {
-    standin.stop().then(
-      () => process.exit(0),
-      (err: unknown) => {
-        process.stderr.write(`aws-standin: stopping: ${err instanceof Error ? err.message : String(err)}\n`);
-        process.exit(1);
-      },
-    );
-  };
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
-} catch (err) {
-  process.stderr.write(`aws-standin: starting: ${err instanceof Error ? err.message : String(err)}\n`);
-  process.exit(1);
-}
+await runStandinBinary({ name: 'aws-standin', usage: standinUsage, parse: parseStandinArgs, start: startAwsStandin });

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { isLogLevel, type LogLevel } from '@fleetrunner/common';
-import type { ThrottleRule } from '@fleetrunner/standin-kit';
+import type { LogLevel } from '@fleetrunner/common';
+import { STANDIN_FLAGS, intOf, readOptionsFile, standinFlags } from '@fleetrunner/standin-kit';
 import type { ScaleSetSpec } from './model.js';
 import type { AzureStandinOptions } from './standin.js';
 
@@ -36,11 +36,6 @@ NODE_EXTRA_CA_CERTS).
   --log-level LEVEL        trace, debug, info (default), warn, error
 `;
 
-function intOf(value: string, what: string): number {
-  if (!/^\d+$/.test(value)) throw new Error(`${what}: expected a non-negative integer, got ${JSON.stringify(value)}`);
-  return Number(value);
-}
-
 function scaleSetOf(spec: string): ScaleSetSpec {
   const [name, ...parts] = spec.split(',');
   if (!name) throw new Error(`--group ${JSON.stringify(spec)}: a scale set name comes first`);
@@ -63,68 +58,13 @@ function scaleSetOf(spec: string): ScaleSetSpec {
   return g;
 }
 
-function throttleOf(spec: string): ThrottleRule {
-  const rule: ThrottleRule = {};
-  for (const part of spec.split(',')) {
-    const [k, v = ''] = part.split('=', 2) as [string, string?];
-    if (k === 'count') rule.count = intOf(v, '--throttle count');
-    else if (k === 'every') rule.every = intOf(v, '--throttle every');
-    else if (k === 'operations') rule.actions = v.split('+').filter(Boolean);
-    else if (k === 'status' && (v === '429' || v === '503')) rule.status = Number(v);
-    else if (k === 'retry-after') rule.retryAfterSeconds = intOf(v, '--throttle retry-after');
-    else throw new Error(`--throttle: unknown setting ${JSON.stringify(part)}`);
-  }
-  return rule;
-}
-
-function configFile(path: string): AzureStandinOptions {
-  const v = JSON.parse(readFileSync(path, 'utf8')) as unknown;
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new Error(`${path}: expected a JSON object`);
-  return v as AzureStandinOptions;
-}
-
 /** Parses the command line into stand-in options (flags override the config file). */
 export function parseStandinArgs(argv: readonly string[]): { options: AzureStandinOptions; logLevel: LogLevel; help: boolean } {
-  const { values } = parseArgs({
-    args: [...argv],
-    options: {
-      config: { type: 'string' },
-      group: { type: 'string', multiple: true },
-      subscription: { type: 'string' },
-      'resource-group': { type: 'string' },
-      host: { type: 'string' },
-      port: { type: 'string' },
-      'ssh-port': { type: 'string' },
-      subnet: { type: 'string' },
-      'public-subnet': { type: 'string' },
-      'machine-subnet': { type: 'string' },
-      'machine-mode': { type: 'string' },
-      'state-dir': { type: 'string' },
-      throttle: { type: 'string', multiple: true },
-      'operation-delay': { type: 'string' },
-      'log-level': { type: 'string', default: 'info' },
-      help: { type: 'boolean', short: 'h' },
-    },
-  });
-  const o: AzureStandinOptions = values.config ? configFile(values.config) : {};
+  const { values } = parseArgs({ args: [...argv], options: { ...STANDIN_FLAGS, subscription: { type: 'string' }, 'resource-group': { type: 'string' }, 'operation-delay': { type: 'string' } } });
+  const o: AzureStandinOptions = values.config ? readOptionsFile<AzureStandinOptions>(values.config) : {};
   if (values.group) o.scaleSets = [...(o.scaleSets ?? []), ...values.group.map(scaleSetOf)];
   if (values.subscription) o.subscriptionId = values.subscription;
   if (values['resource-group']) o.resourceGroup = values['resource-group'];
-  if (values.host) o.host = values.host;
-  if (values.port) o.port = intOf(values.port, '--port');
-  if (values['ssh-port']) o.sshPort = intOf(values['ssh-port'], '--ssh-port');
-  if (values.subnet) o.subnet = values.subnet;
-  if (values['public-subnet']) o.publicSubnet = values['public-subnet'];
-  if (values['machine-subnet']) o.machineSubnet = values['machine-subnet'];
-  if (values['machine-mode']) {
-    const m = values['machine-mode'];
-    if (m !== 'ssh2' && m !== 'sshd') throw new Error(`--machine-mode: expected ssh2 or sshd, got ${JSON.stringify(m)}`);
-    o.machineMode = m;
-  }
-  if (values['state-dir']) o.stateDir = values['state-dir'];
-  if (values.throttle) o.throttle = [...(o.throttle ?? []), ...values.throttle.map(throttleOf)];
   if (values['operation-delay']) o.operationDelayMs = intOf(values['operation-delay'], '--operation-delay');
-  const level = values['log-level'] ?? 'info';
-  if (!isLogLevel(level)) throw new Error(`--log-level: expected trace, debug, info, warn or error, got ${JSON.stringify(level)}`);
-  return { options: o, logLevel: level, help: values.help ?? false };
+  return standinFlags(values, o, { selector: 'operations', statuses: ['429', '503'] });
 }

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { toRunnerError, type Clock, type Logger } from '@fleetrunner/common';
-import { generateHostKey, parseSshPublicKey, startGateway, type AddressPool, type Backend, type Gateway } from '@fleetrunner/standin-kit';
+import { generateHostKey, parseSshPublicKey, releaseAddresses, startGateway, stopMachine, type AddressPool, type Backend, type Gateway } from '@fleetrunner/standin-kit';
 import { ArmError, invalidParameter, resourceNotFound } from './api/errors.js';
 import type { AsyncOperation, ScaleSet, ScaleSetSpec, Vm } from './model.js';
 
@@ -342,16 +342,10 @@ export class AzureCloud {
   }
 
   private stopMachine(vm: Vm): void {
-    this.gateways.get(vm)?.close();
-    this.gateways.delete(vm);
-    if (vm.backendId) this.toKill.add(vm.backendId);
-    delete vm.backendId;
+    stopMachine(vm, vm, this.gateways, this.toKill);
   }
 
   private releaseAddresses(vm: Vm): void {
-    if (vm.privateIp) this.options.privateAddresses.release(vm.privateIp);
-    if (vm.publicIp) this.options.publicAddresses.release(vm.publicIp);
-    delete vm.privateIp;
-    delete vm.publicIp;
+    releaseAddresses(vm, this.options.privateAddresses, this.options.publicAddresses);
   }
 }

@@ -2,51 +2,32 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { nullLogger, systemClock, type Clock, type Logger } from '@fleetrunner/common';
-import { AddressPool, Backend, Faults, checkSshPort, listenHttps, makeTestCa, runLifecycle, type ThrottleRule } from '@fleetrunner/standin-kit';
+import { listenHttps, makeTestCa, standinParts, type Faults, type StandinBaseOptions } from '@fleetrunner/standin-kit';
 import { serveArm } from './api/http-api.js';
 import { newDirectory, serveIdentity, type Directory } from './auth.js';
 import { AzureCloud } from './cloud.js';
 import { serveControl } from './control-api.js';
 import type { ScaleSetSpec } from './model.js';
 
-/** Options of {@link startAzureStandin}. Times are milliseconds. */
-export interface AzureStandinOptions {
+/**
+ * Options of {@link startAzureStandin}. Times are milliseconds. Subnets default to `127.89.0.0/18` (the VMs'
+ * private addresses), `127.89.64.0/18` (public) and `127.89.128.0/17` (the machines); the state dir to a temporary
+ * dir removed by `stop()`.
+ */
+export interface AzureStandinOptions extends StandinBaseOptions {
   /** Listen address; default 127.0.0.1 (the server certificate names it). */
   host?: string;
-  /** Default 0 (an ephemeral port). */
-  port?: number;
   /** The one subscription served; default a fixed test id. */
   subscriptionId?: string;
   /** Resource group of scale sets that name none; default `fleetrunner-test`. */
   resourceGroup?: string;
   scaleSets?: ScaleSetSpec[];
-  /** Loopback subnet of the VMs' private addresses; default `127.89.0.0/18`. */
-  subnet?: string;
-  /** Loopback subnet of their public addresses; default `127.89.64.0/18`. */
-  publicSubnet?: string;
-  /** Loopback subnet of the machines behind the VMs; default `127.89.128.0/17`. */
-  machineSubnet?: string;
-  /** Port of the VMs' SSH servers; default 22 (needs root; else pick ≥1024). */
-  sshPort?: number;
-  /** `ssh2` (default) or `sshd` (OpenSSH). */
-  machineMode?: 'ssh2' | 'sshd';
-  /** Largest number of machines at once; default 64. */
-  maxMachines?: number;
-  /** State dir of the machines; default a temporary dir removed by `stop()`. */
-  stateDir?: string;
-  /** Throttling rules active from the start (`status` 429, default, or 503; `retryAfterSeconds`). */
-  throttle?: ThrottleRule[];
   /** How long an asynchronous operation stays InProgress; default 0 (the next lifecycle round). */
   operationDelayMs?: number;
   /** The Retry-After (seconds) of asynchronous operations; default 0 (clients poll at their own interval). */
   pollRetryAfterSeconds?: number;
   /** VMs per page of the scale-set VMs list; default 100. */
   pageSize?: number;
-  /** Period of the lifecycle loop; default 50. */
-  tickMs?: number;
-  clock?: Clock;
-  logger?: Logger;
 }
 
 /** A running stand-in. */
@@ -89,15 +70,10 @@ export const DEFAULT_SUBSCRIPTION = '9b3c4602-cde2-4089-bed8-889e5a3e7102';
  * machine admitting the scale set's admin user (password or keys). Resolves once it serves.
  */
 export async function startAzureStandin(options: AzureStandinOptions = {}): Promise<AzureStandin> {
-  const logger = (options.logger ?? nullLogger).child({ component: 'azure-standin' });
-  const clock = options.clock ?? systemClock;
+  const parts = await standinParts('azure-standin', options, { subnet: '127.89.0.0/18', publicSubnet: '127.89.64.0/18', machineSubnet: '127.89.128.0/17' });
+  const { logger, clock, faults, calls, host, privateAddresses, publicAddresses, sshPort } = parts;
   const subscriptionId = options.subscriptionId ?? DEFAULT_SUBSCRIPTION;
   const resourceGroup = options.resourceGroup ?? 'fleetrunner-test';
-  const sshPort = options.sshPort ?? 22;
-  const privateAddresses = new AddressPool(options.subnet ?? '127.89.0.0/18');
-  const publicAddresses = new AddressPool(options.publicSubnet ?? '127.89.64.0/18');
-  await checkSshPort(privateAddresses, sshPort);
-  const host = options.host ?? '127.0.0.1';
   const files = mkdtempSync(join(tmpdir(), 'azure-standin-'));
   let started = false;
   try {
@@ -105,19 +81,9 @@ export async function startAzureStandin(options: AzureStandinOptions = {}): Prom
     const directory = newDirectory();
     const federatedTokenFile = join(files, 'federated-token');
     writeFileSync(federatedTokenFile, directory.federatedToken, { mode: 0o600 });
-    const backend = new Backend({
-      stateDir: options.stateDir ?? join(files, 'machines'),
-      subnet: options.machineSubnet ?? '127.89.128.0/17',
-      mode: options.machineMode ?? 'ssh2',
-      maxSize: options.maxMachines ?? 64,
-      name: 'azure-standin',
-      logger,
-    });
+    const backend = parts.backend(join(files, 'machines'));
     const cloud = new AzureCloud({ subscriptionId, resourceGroup, clock, logger, backend, privateAddresses, publicAddresses, sshPort, operationDelayMs: options.operationDelayMs ?? 0 });
-    const faults = new Faults();
-    for (const rule of options.throttle ?? []) faults.addThrottle(rule);
     for (const s of options.scaleSets ?? []) cloud.putScaleSet(s);
-    const calls = new Map<string, number>();
     await backend.start();
     let base = '';
     const ctx = { cloud, faults, directory, base, calls, pageSize: options.pageSize ?? 100, pollRetryAfterSeconds: options.pollRetryAfterSeconds ?? 0, logger };
@@ -130,9 +96,16 @@ export async function startAzureStandin(options: AzureStandinOptions = {}): Prom
     const port = typeof addr === 'object' && addr ? addr.port : 0;
     base = `https://${host.includes(':') ? `[${host}]` : host}:${port}`;
     ctx.base = base;
-    const stopping = new AbortController();
-    const loop = runLifecycle(() => cloud.tick(), clock, options.tickMs ?? 50, stopping.signal, logger);
-    let stopped: Promise<void> | undefined;
+    const stop = parts.lifecycle(
+      () => cloud.tick(),
+      async () => {
+        await cloud.shutdown();
+        server.closeAllConnections();
+        await new Promise<void>((resolve) => server.close(() => resolve()));
+        await backend.shutdown();
+        rmSync(files, { recursive: true, force: true });
+      },
+    );
     started = true;
     return {
       endpoint: base,
@@ -154,18 +127,7 @@ export async function startAzureStandin(options: AzureStandinOptions = {}): Prom
       cloud,
       faults,
       calls,
-      stop() {
-        stopped ??= (async () => {
-          stopping.abort();
-          await loop;
-          await cloud.shutdown();
-          server.closeAllConnections();
-          await new Promise<void>((resolve) => server.close(() => resolve()));
-          await backend.shutdown();
-          rmSync(files, { recursive: true, force: true });
-        })();
-        return stopped;
-      },
+      stop,
     };
   } finally {
     if (!started) rmSync(files, { recursive: true, force: true });

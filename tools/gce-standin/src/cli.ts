@@ -1,7 +1,6 @@
-import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { isLogLevel, type LogLevel } from '@fleetrunner/common';
-import type { ThrottleRule } from '@fleetrunner/standin-kit';
+import type { LogLevel } from '@fleetrunner/common';
+import { STANDIN_FLAGS, intOf, readOptionsFile, standinFlags } from '@fleetrunner/standin-kit';
 import type { GroupSpec } from './model.js';
 import type { GceStandinOptions } from './standin.js';
 
@@ -35,11 +34,6 @@ account key file the stand-in accepts).
   --log-level LEVEL        trace, debug, info (default), warn, error
 `;
 
-function intOf(value: string, what: string): number {
-  if (!/^\d+$/.test(value)) throw new Error(`${what}: expected a non-negative integer, got ${JSON.stringify(value)}`);
-  return Number(value);
-}
-
 function groupOf(spec: string): GroupSpec {
   const [name, ...parts] = spec.split(',');
   if (!name) throw new Error(`--group ${JSON.stringify(spec)}: a group name comes first`);
@@ -58,70 +52,14 @@ function groupOf(spec: string): GroupSpec {
   return g;
 }
 
-function throttleOf(spec: string): ThrottleRule {
-  const rule: ThrottleRule = {};
-  for (const part of spec.split(',')) {
-    const [k, v = ''] = part.split('=', 2) as [string, string?];
-    if (k === 'count') rule.count = intOf(v, '--throttle count');
-    else if (k === 'every') rule.every = intOf(v, '--throttle every');
-    else if (k === 'methods') rule.actions = v.split('+').filter(Boolean);
-    else if (k === 'status' && (v === '429' || v === '503' || v === '403')) rule.status = Number(v);
-    else if (k === 'retry-after') rule.retryAfterSeconds = intOf(v, '--throttle retry-after');
-    else throw new Error(`--throttle: unknown setting ${JSON.stringify(part)}`);
-  }
-  return rule;
-}
-
-function configFile(path: string): GceStandinOptions {
-  const v = JSON.parse(readFileSync(path, 'utf8')) as unknown;
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new Error(`${path}: expected a JSON object`);
-  return v as GceStandinOptions;
-}
-
 /** Parses the command line into stand-in options (flags override the config file). */
 export function parseStandinArgs(argv: readonly string[]): { options: GceStandinOptions; logLevel: LogLevel; help: boolean } {
-  const { values } = parseArgs({
-    args: [...argv],
-    options: {
-      config: { type: 'string' },
-      group: { type: 'string', multiple: true },
-      project: { type: 'string' },
-      zone: { type: 'string' },
-      host: { type: 'string' },
-      port: { type: 'string' },
-      'ssh-port': { type: 'string' },
-      subnet: { type: 'string' },
-      'public-subnet': { type: 'string' },
-      'machine-subnet': { type: 'string' },
-      'machine-mode': { type: 'string' },
-      'state-dir': { type: 'string' },
-      token: { type: 'string', multiple: true },
-      throttle: { type: 'string', multiple: true },
-      'operation-delay': { type: 'string' },
-      'log-level': { type: 'string', default: 'info' },
-      help: { type: 'boolean', short: 'h' },
-    },
-  });
-  const o: GceStandinOptions = values.config ? configFile(values.config) : {};
+  const { values } = parseArgs({ args: [...argv], options: { ...STANDIN_FLAGS, project: { type: 'string' }, zone: { type: 'string' }, token: { type: 'string', multiple: true }, 'operation-delay': { type: 'string' } } });
+  const o: GceStandinOptions = values.config ? readOptionsFile<GceStandinOptions>(values.config) : {};
   if (values.group) o.groups = [...(o.groups ?? []), ...values.group.map(groupOf)];
   if (values.project) o.project = values.project;
   if (values.zone) o.zone = values.zone;
-  if (values.host) o.host = values.host;
-  if (values.port) o.port = intOf(values.port, '--port');
-  if (values['ssh-port']) o.sshPort = intOf(values['ssh-port'], '--ssh-port');
-  if (values.subnet) o.subnet = values.subnet;
-  if (values['public-subnet']) o.publicSubnet = values['public-subnet'];
-  if (values['machine-subnet']) o.machineSubnet = values['machine-subnet'];
-  if (values['machine-mode']) {
-    const m = values['machine-mode'];
-    if (m !== 'ssh2' && m !== 'sshd') throw new Error(`--machine-mode: expected ssh2 or sshd, got ${JSON.stringify(m)}`);
-    o.machineMode = m;
-  }
-  if (values['state-dir']) o.stateDir = values['state-dir'];
   if (values.token) o.tokens = [...(o.tokens ?? []), ...values.token];
-  if (values.throttle) o.throttle = [...(o.throttle ?? []), ...values.throttle.map(throttleOf)];
   if (values['operation-delay']) o.operationDelayMs = intOf(values['operation-delay'], '--operation-delay');
-  const level = values['log-level'] ?? 'info';
-  if (!isLogLevel(level)) throw new Error(`--log-level: expected trace, debug, info, warn or error, got ${JSON.stringify(level)}`);
-  return { options: o, logLevel: level, help: values.help ?? false };
+  return standinFlags(values, o, { selector: 'methods', statuses: ['429', '503', '403'] });
 }

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { toRunnerError, type Clock, type Logger } from '@fleetrunner/common';
-import { generateHostKey, parseSshPublicKey, startGateway, type AddressPool, type Backend, type Gateway } from '@fleetrunner/standin-kit';
+import { generateHostKey, parseSshPublicKey, releaseAddresses, startGateway, stopMachine, type AddressPool, type Backend, type Gateway } from '@fleetrunner/standin-kit';
 import { GceError, invalid, notFound } from './api/errors.js';
 import { hostArchitecture, type Group, type GroupSpec, type Instance, type Operation } from './model.js';
 
@@ -429,16 +429,10 @@ export class GceCloud {
   }
 
   private stopMachine(inst: Instance): void {
-    this.gateways.get(inst)?.close();
-    this.gateways.delete(inst);
-    if (inst.backendId) this.toKill.add(inst.backendId);
-    delete inst.backendId;
+    stopMachine(inst, inst, this.gateways, this.toKill);
   }
 
   private releaseAddresses(inst: Instance): void {
-    if (inst.privateIp) this.options.privateAddresses.release(inst.privateIp);
-    if (inst.publicIp) this.options.publicAddresses.release(inst.publicIp);
-    delete inst.privateIp;
-    delete inst.publicIp;
+    releaseAddresses(inst, this.options.privateAddresses, this.options.publicAddresses);
   }
 }

@@ -1,8 +1,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { nullLogger, systemClock, type Clock, type Logger } from '@fleetrunner/common';
-import { AddressPool, Backend, Faults, checkSshPort, closeHttp, listenHttp, portOf, runLifecycle, type ThrottleRule } from '@fleetrunner/standin-kit';
+import { closeHttp, listenHttp, portOf, standinParts, type Faults, type StandinBaseOptions } from '@fleetrunner/standin-kit';
 import { serveApi } from './api/http-api.js';
 import { newServiceAccountKey, type ServiceAccount } from './auth.js';
 import { GceCloud } from './cloud.js';
@@ -10,46 +9,26 @@ import { serveControl } from './control-api.js';
 import { serveMetadata } from './metadata-server.js';
 import type { GroupSpec } from './model.js';
 
-/** Options of {@link startGceStandin}. Times are milliseconds. */
-export interface GceStandinOptions {
-  /** Listen address of the API endpoint; default 127.0.0.1. */
-  host?: string;
-  /** Default 0 (an ephemeral port). */
-  port?: number;
+/**
+ * Options of {@link startGceStandin}. Times are milliseconds. Subnets default to `127.86.0.0/18` (internal
+ * addresses), `127.86.64.0/18` (external) and `127.86.128.0/17` (the machines); the state dir to a temporary dir
+ * removed by `stop()`.
+ */
+export interface GceStandinOptions extends StandinBaseOptions {
   /** The one project served; default `fleetrunner-test`. */
   project?: string;
   /** Zone of groups that name none; default `us-central1-a`. */
   zone?: string;
   /** Managed instance groups to create. */
   groups?: GroupSpec[];
-  /** Loopback subnet of the instances' internal addresses; default `127.86.0.0/18`. */
-  subnet?: string;
-  /** Loopback subnet of their external addresses; default `127.86.64.0/18`. */
-  publicSubnet?: string;
-  /** Loopback subnet of the machines behind the instances (local-plugin SSH servers); default `127.86.128.0/17`. */
-  machineSubnet?: string;
-  /** Port of the instances' SSH servers; default 22 (needs root; else pick ≥1024). */
-  sshPort?: number;
-  /** How machines serve SSH: `ssh2` (default) or `sshd` (OpenSSH). */
-  machineMode?: 'ssh2' | 'sshd';
-  /** Largest number of machines at once; default 64. */
-  maxMachines?: number;
-  /** State dir of the machines; default a temporary dir removed by `stop()`. */
-  stateDir?: string;
   /** Service accounts accepted besides the one the stand-in makes (whose key file it writes). */
   serviceAccounts?: ServiceAccount[];
   /** Opaque bearer tokens accepted. */
   tokens?: string[];
-  /** Throttling rules active from the start. */
-  throttle?: ThrottleRule[];
   /** How long after its call an operation is done; default 0 (the next lifecycle round). */
   operationDelayMs?: number;
   /** Longest zoneOperations.wait; default 120 000 (about what GCE blocks). */
   waitMs?: number;
-  /** Period of the lifecycle loop; default 50. */
-  tickMs?: number;
-  clock?: Clock;
-  logger?: Logger;
 }
 
 /** A running stand-in. */
@@ -79,40 +58,26 @@ export interface GceStandin {
  * SSH servers on this machine admitting the keys in their `ssh-keys` metadata. Resolves once it serves.
  */
 export async function startGceStandin(options: GceStandinOptions = {}): Promise<GceStandin> {
-  const logger = (options.logger ?? nullLogger).child({ component: 'gce-standin' });
-  const clock = options.clock ?? systemClock;
+  const parts = await standinParts('gce-standin', options, { subnet: '127.86.0.0/18', publicSubnet: '127.86.64.0/18', machineSubnet: '127.86.128.0/17' });
+  const { logger, clock, faults, calls, host } = parts;
   const project = options.project ?? 'fleetrunner-test';
-  const sshPort = options.sshPort ?? 22;
-  const privateAddresses = new AddressPool(options.subnet ?? '127.86.0.0/18');
-  const publicAddresses = new AddressPool(options.publicSubnet ?? '127.86.64.0/18');
-  await checkSshPort(privateAddresses, sshPort);
   const files = mkdtempSync(join(tmpdir(), 'gce-standin-'));
   const key = newServiceAccountKey(project);
   const credentialsFile = join(files, 'service-account.json');
   writeFileSync(credentialsFile, JSON.stringify(key.file, null, 2) + '\n', { mode: 0o600 });
-  const backend = new Backend({
-    stateDir: options.stateDir ?? join(files, 'machines'),
-    subnet: options.machineSubnet ?? '127.86.128.0/17',
-    mode: options.machineMode ?? 'ssh2',
-    maxSize: options.maxMachines ?? 64,
-    name: 'gce-standin',
-    logger,
-  });
+  const backend = parts.backend(join(files, 'machines'));
   const cloud = new GceCloud({
     project,
     zone: options.zone ?? 'us-central1-a',
     clock,
     logger,
     backend,
-    privateAddresses,
-    publicAddresses,
-    sshPort,
+    privateAddresses: parts.privateAddresses,
+    publicAddresses: parts.publicAddresses,
+    sshPort: parts.sshPort,
     operationDelayMs: options.operationDelayMs ?? 0,
   });
-  const faults = new Faults();
-  for (const rule of options.throttle ?? []) faults.addThrottle(rule);
   for (const g of options.groups ?? []) cloud.putGroup(g);
-  const calls = new Map<string, number>();
   const ctx = {
     cloud,
     faults,
@@ -123,16 +88,21 @@ export async function startGceStandin(options: GceStandinOptions = {}): Promise<
     logger,
   };
   await backend.start();
-  const host = options.host ?? '127.0.0.1';
   const server = await listenHttp(host, options.port ?? 0, (req, res, url, body) => {
     if (url.pathname.startsWith('/_standin/')) serveControl(cloud, faults, calls, req.method ?? 'GET', url.pathname, body, res);
     else if (url.pathname.startsWith('/computeMetadata/')) serveMetadata({ project, email: key.account.email, tokens: ctx.tokens }, req, res, url);
     else serveApi(ctx, req, res, url, body);
   });
   const endpoint = `http://${host}:${portOf(server)}`;
-  const stopping = new AbortController();
-  const loop = runLifecycle(() => cloud.tick(), clock, options.tickMs ?? 50, stopping.signal, logger);
-  let stopped: Promise<void> | undefined;
+  const stop = parts.lifecycle(
+    () => cloud.tick(),
+    async () => {
+      await cloud.shutdown();
+      await closeHttp(server);
+      await backend.shutdown();
+      rmSync(files, { recursive: true, force: true });
+    },
+  );
   return {
     endpoint,
     credentialsFile,
@@ -141,16 +111,6 @@ export async function startGceStandin(options: GceStandinOptions = {}): Promise<
     cloud,
     faults,
     calls,
-    stop() {
-      stopped ??= (async () => {
-        stopping.abort();
-        await loop;
-        await cloud.shutdown();
-        await closeHttp(server);
-        await backend.shutdown();
-        rmSync(files, { recursive: true, force: true });
-      })();
-      return stopped;
-    },
+    stop,
   };
 }

@@ -1,8 +1,7 @@
-import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import t from 'tap';
+import { refusedCommandLine, refuses, spawnStandin } from '@fleetrunner/standin-kit';
 import { waitFor } from '@fleetrunner/testing';
 import { SSH_PORT, WHERE, subnets } from './harness.js';
 import { InstanceGroupManagersClient } from '@google-cloud/compute/build/src/v1/instance_group_managers_client.js';
@@ -12,29 +11,9 @@ const BIN = fileURLToPath(new URL('../../bin/gce-standin.js', import.meta.url));
 
 t.test('gce-standin prints its endpoint and the environment a client needs, serves the SDK, and cleans up on SIGTERM', async (t) => {
   const n = subnets(52);
-  const child = spawn(process.execPath, [BIN, '--group', 'ci,max=2', '--subnet', n.subnet!, '--public-subnet', n.publicSubnet!, '--machine-subnet', n.machineSubnet!, '--ssh-port', String(SSH_PORT), '--log-level', 'warn'], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  t.teardown(() => child.kill('SIGKILL'));
-  let stderr = '';
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  const lines: string[] = [];
-  const env = await new Promise<Record<string, string>>((resolve, reject) => {
-    createInterface({ input: child.stdout }).on('line', (line) => {
-      lines.push(line);
-      if (lines.length === 3) {
-        const out: Record<string, string> = {};
-        for (const l of lines.slice(1)) {
-          const m = /^export ([A-Z_]+)='(.*)'$/.exec(l);
-          if (m) out[m[1]!] = m[2]!;
-        }
-        resolve(out);
-      }
-    });
-    child.once('exit', (code) => reject(new Error(`exited with ${code}: ${stderr}`)));
-  });
-  const endpoint = /^endpoint=(http:\/\/127\.0\.0\.1:\d+)$/.exec(lines[0]!)?.[1];
-  t.ok(endpoint, lines[0] ?? '');
+  const child = await spawnStandin(t, BIN, ['--group', 'ci,max=2', '--subnet', n.subnet!, '--public-subnet', n.publicSubnet!, '--machine-subnet', n.machineSubnet!, '--ssh-port', String(SSH_PORT), '--log-level', 'warn'], 2);
+  const { endpoint, env } = child;
+  t.match(endpoint, /^http:\/\/127\.0\.0\.1:\d+$/);
   t.equal(env.CLOUDSDK_API_ENDPOINT_OVERRIDES_COMPUTE, `${endpoint}/compute/v1/`);
   const keyFile = env.GOOGLE_APPLICATION_CREDENTIALS!;
   t.match(JSON.parse(readFileSync(keyFile, 'utf8')), { type: 'service_account', client_email: /@fleetrunner-test\.iam\.gserviceaccount\.com$/ });
@@ -42,7 +21,7 @@ t.test('gce-standin prints its endpoint and the environment a client needs, serv
   process.env.GOOGLE_APPLICATION_CREDENTIALS = keyFile;
   const auth = new GoogleAuth({ scopes: ['https://www.googleapis.com/auth/compute'] });
   auth.useJWTAccessWithScope = true;
-  const url = new URL(endpoint!);
+  const url = new URL(endpoint);
   const igm = new InstanceGroupManagersClient({ apiEndpoint: url.hostname, port: Number(url.port), protocol: 'http', auth });
   await igm.resize({ ...WHERE, instanceGroupManager: 'ci', size: 2 });
   await waitFor(async () => (await igm.listManagedInstances({ ...WHERE, instanceGroupManager: 'ci' }, { autoPaginate: false }))[0].filter((m) => m.instanceStatus === 'RUNNING').length === 2, {
@@ -50,19 +29,14 @@ t.test('gce-standin prints its endpoint and the environment a client needs, serv
   });
   const state = (await (await fetch(`${endpoint}/_standin/state`)).json()) as { groups: { instances: { privateIp: string }[] }[] };
   const ips = state.groups[0]!.instances.map((i) => i.privateIp);
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  child.kill('SIGTERM');
-  t.equal(await exited, 0, 'a clean exit');
-  for (const ip of ips) t.ok(await fetch(`http://${ip}:${SSH_PORT}`).then(() => false, () => true), `${ip} no longer answers`);
+  t.equal(await child.terminate(), 0, 'a clean exit');
+  for (const ip of ips) t.ok(await refuses(`http://${ip}:${SSH_PORT}`), `${ip} no longer answers`);
   t.throws(() => readFileSync(keyFile), /ENOENT/, 'the key file is removed');
-  t.equal(stderr, '', 'nothing logged at warn or above');
+  t.equal(child.stderr(), '', 'nothing logged at warn or above');
 });
 
 t.test('a bad command line exits 2 with the usage', async (t) => {
-  const child = spawn(process.execPath, [BIN, '--group', 'x,colour=red'], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let err = '';
-  child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+  const { code, stderr } = await refusedCommandLine(BIN, ['--group', 'x,colour=red']);
   t.equal(code, 2);
-  t.match(err, /unknown setting "colour=red"[\s\S]*Usage: gce-standin/);
+  t.match(stderr, /unknown setting "colour=red"[\s\S]*Usage: gce-standin/);
 });
