@@ -78,7 +78,7 @@ t.test('a NUL in a job variable fails that job as a system failure, naming the f
   t.same(await m.exited, { code: 0, signal: null });
 });
 
-t.test('vm_isolation.enabled never runs a job on the bare instance', async (t) => {
+t.test('vm_isolation never falls back to the bare instance: a forbidden image or an unreachable nesting daemon fails the job', async (t) => {
   const dir = tmpDir(t, { prefix: 'run-vm-isolation' });
   const s = await startGitLabStandin({ traceUpdateIntervalSeconds: 1, longPollMs: 5_000 });
   t.teardown(() => s.close());
@@ -90,33 +90,29 @@ t.test('vm_isolation.enabled never runs a job on the bare instance', async (t) =
     subnet: '127.85.3.0/24',
     runnerExtra: '[runners.instance]\nallowed_images = ["allowed/*"]',
   });
-  writeFileSync(file, `${readFileSync(file, 'utf8')}[runners.autoscaler.vm_isolation]\nenabled = true\nnesting_host = "unix:///bogus/nesting.sock"\n`);
+  writeFileSync(
+    file,
+    `${readFileSync(file, 'utf8')}[runners.autoscaler.vm_isolation]\nenabled = true\nnesting_host = "unix:///bogus/nesting.sock"\n[runners.autoscaler.vm_isolation.connector_config]\nusername = "root"\n`,
+  );
   const validate = execFileSync(process.execPath, [RUNNER_BIN, 'config', 'validate', '--config', file], { encoding: 'utf8' });
-  t.match(validate, /vm_isolation\.enabled: vm_isolation .* is not supported by this runner yet/, 'config validate says so');
+  t.match(validate, /vm_isolation\.enabled: every job runs in a VM created through the nesting daemon on the instance/, 'config validate says what it needs');
   const m = startManager(t, file);
   const marker = join(dir, 'ran-on-the-host');
-  const job = s.enqueueJob({ variables: NO_GIT, image: { name: 'forbidden/image:latest' }, script: [`touch ${marker}`] });
-  await s.waitForJobState(job.id, ['success', 'failed']);
-  t.equal(s.finalStateOf(job.id)?.failureReason, 'runner_system_failure');
-  t.match(s.traceOf(job.id), /Job failed \(system failure\): vm_isolation .* not supported by this runner yet: the job is not run on the bare instance/);
+  const forbidden = s.enqueueJob({ variables: NO_GIT, image: { name: 'forbidden/image:latest' }, script: [`touch ${marker}`] });
+  await s.waitForJobState(forbidden.id, ['success', 'failed']);
+  t.equal(s.finalStateOf(forbidden.id)?.failureReason, 'runner_system_failure');
+  t.match(s.traceOf(forbidden.id), /Job failed \(system failure\): the job's image "forbidden\/image:latest" is not allowed: it matches none of \[runners\.instance\] allowed_images \["allowed\/\*"\]/);
+  t.notMatch(s.traceOf(forbidden.id), /Preparing instance/, 'no instance was even prepared');
+  const unreachable = s.enqueueJob({ variables: NO_GIT, image: { name: 'allowed/macos:15' }, script: [`touch ${marker}`] });
+  await s.waitForJobState(unreachable.id, ['success', 'failed']);
+  t.equal(s.finalStateOf(unreachable.id)?.failureReason, 'runner_system_failure');
+  t.match(s.traceOf(unreachable.id), /Instance local-\d+ connected/, 'the instance itself was reached');
+  t.match(s.traceOf(unreachable.id), /Job failed \(system failure\): nesting VM on instance local-\d+: .*\/bogus\/nesting\.sock/, 'the failure names the nesting socket');
+  t.notMatch(s.traceOf(unreachable.id), /step_script/, 'no stage of the job started');
   t.notOk(existsSync(marker), 'no stage ran on the instance');
-  t.notMatch(s.traceOf(job.id), /Preparing instance/, 'no instance was even prepared');
   m.child.kill('SIGQUIT');
   t.same(await m.exited, { code: 0, signal: null });
   await noInstancesLeft(dir);
-
-  // runner exec refuses the same config before running anything.
-  const project = tmpDir(t, { prefix: 'exec-vm-isolation' });
-  writeFileSync(join(project, '.gitlab-ci.yml'), `job:\n  script:\n    - touch ${marker}\n`);
-  let failed: { status: number | null; stderr: string } | undefined;
-  try {
-    execFileSync(process.execPath, [RUNNER_BIN, 'exec', '--config', file, '--file', join(project, '.gitlab-ci.yml')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], cwd: project });
-  } catch (err) {
-    failed = err as { status: number | null; stderr: string };
-  }
-  t.ok(failed, 'runner exec fails');
-  t.match(failed?.stderr ?? '', /runners\[0\]\.autoscaler\.vm_isolation\.enabled: vm_isolation .* not supported/);
-  t.notOk(existsSync(marker), 'runner exec ran nothing either');
 });
 
 t.test('a reload logs the config warnings and warns when every runner is removed', async (t) => {

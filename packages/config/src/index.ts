@@ -2,7 +2,7 @@ export { loadConfig, parseConfig, firstInvalidUtf8, type LoadResult, type ParseO
 export { formatDiagnostic, formatDiagnostics, type Diagnostic } from './diagnostics.js';
 export { diffConfig, type ConfigDiff } from './diff.js';
 export { DEFAULTS } from './defaults.js';
-export { VM_ISOLATION_UNSUPPORTED, runsHere } from './rules.js';
+export { VM_ISOLATION_NOTE, runsHere } from './rules.js';
 export { DEFAULT_METRICS_PORT, normalizeListenAddress } from './listen-address.js';
 export { FEATURE_FLAG_DEFAULTS, isFeatureFlagOn } from './feature-flags.js';
 export { parseCron, isValidTimeZone, localTimeZone, type CronSchedule } from './cron.js';

@@ -80,18 +80,27 @@ function checkAutoscaler(r: RunnerEntry, a: AutoscalerConfig, p: DeepPartial<Aut
   if (Number.isFinite(a.scaleThrottle.limitPerSecond) === false && p.scaleThrottle?.burst !== undefined) {
     sink.warn(`${path}.scale_throttle.burst`, 'ignored while limit is -1 (unlimited)');
   }
-  if (a.vmIsolation.enabled && a.vmIsolation.nestingHost === '') {
-    sink.error(`${path}.vm_isolation.nesting_host`, 'required when vm_isolation is enabled: the nesting daemon address, e.g. "unix:///…/nesting.sock"');
-  }
-  if (a.vmIsolation.enabled) {
-    // Never run a job meant for a nested VM on the bare instance: until the nesting path exists, refuse its jobs.
-    sink.warn(`${path}.vm_isolation.enabled`, `${VM_ISOLATION_UNSUPPORTED}; every job of this runner fails before an instance is prepared`);
-  }
+  if (a.vmIsolation.enabled) checkVmIsolation(a, `${path}.vm_isolation`, sink);
   checkInstance(r, path.replace(/\.autoscaler$/, ''), sink);
 }
 
-/** Why a runner with `vm_isolation.enabled = true` takes no job: shared by validation and the manager. */
-export const VM_ISOLATION_UNSUPPORTED = 'vm_isolation (jobs in nested VMs through the nesting daemon) is not supported by this runner yet';
+/** What `runner config validate` says of every runner with `vm_isolation.enabled = true`. */
+export const VM_ISOLATION_NOTE =
+  'every job runs in a VM created through the nesting daemon on the instance (the instance image must serve it at nesting_host, e.g. `nesting serve -hypervisor qemu|tart`); a job whose VM cannot be created or reached fails as a system failure, it never runs on the instance itself';
+
+function checkVmIsolation(a: AutoscalerConfig, path: string, sink: DiagnosticSink): void {
+  const vm = a.vmIsolation;
+  if (vm.nestingHost === '') {
+    sink.error(`${path}.nesting_host`, 'required when vm_isolation is enabled: the nesting daemon\'s socket on the instance, e.g. "unix:///Users/ec2-user/Library/Application Support/nesting.sock"');
+  } else if (!/^unix:/.test(vm.nestingHost) && !vm.nestingHost.startsWith('/')) {
+    sink.error(`${path}.nesting_host`, `expected a unix socket on the instance ("unix:///path/to/nesting.sock" or an absolute path), got ${JSON.stringify(vm.nestingHost)}`);
+  }
+  if (vm.connectorConfig.username === '') {
+    sink.error(`${path}.connector_config.username`, 'required when vm_isolation is enabled: the login user of the nested VMs (the nesting daemon reports only their address)');
+  }
+  if (vm.connectorConfig.protocol !== 'ssh') sink.error(`${path}.connector_config.protocol`, `nested VMs are reached over ssh only, got ${JSON.stringify(vm.connectorConfig.protocol)}`);
+  sink.warn(`${path}.enabled`, VM_ISOLATION_NOTE);
+}
 
 function checkInstance(r: RunnerEntry, path: string, sink: DiagnosticSink): void {
   const vm = r.autoscaler?.vmIsolation.enabled ?? false;

@@ -93,8 +93,7 @@ export function readConnector(r: TableReader, forHost: boolean): DeepPartial<Con
     useExternalAddr: r.bool('use_external_addr'),
   };
   if (!forHost) {
-    // Same keys upstream, but the nested VM is reached through the host connection.
-    if (out.keyPath) r.warn('key_path', 'has no effect for the nested VM connection');
+    // Same keys upstream, but the nested VM is reached through the host connection (its key_path is honoured).
     if (out.useExternalAddr) r.warn('use_external_addr', 'has no effect for the nested VM connection');
   }
   r.finish();

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { formatDiagnostic, parseConfig } from '../src/index.js';
+import { VM_ISOLATION_NOTE, formatDiagnostic, parseConfig } from '../src/index.js';
 
 // Lines 1-10 of every case; extra lines start at line 11, inside [runners.autoscaler] unless they open a table.
 const BASE = [
@@ -100,7 +100,23 @@ const cases: Case[] = [
   { name: 'autoscaler without plugin', replace: [[8, null]], want: ['config.toml:7: runners[0].autoscaler.plugin: required: the fleeting plugin, e.g. "aws", "googlecloud:latest" or "fleeting-plugin-aws"'] },
   { name: 'capacity not set', replace: [[9, null]], want: ['config.toml:7: warning: runners[0].autoscaler.capacity_per_instance: not set; using 1 job per instance'] },
   { name: 'idle_count above what max_instances allows', extra: ['[[runners.autoscaler.policy]]', 'idle_count = 3'], want: ['config.toml:12: warning: runners[0].autoscaler.policy[0].idle_count: 3 idle jobs cannot be reached: max_instances × capacity_per_instance = 2 × 1 = 2'] },
-  { name: 'vm isolation without nesting host', extra: ['[runners.autoscaler.vm_isolation]', 'enabled = true'], want: ['config.toml:11: runners[0].autoscaler.vm_isolation.nesting_host: required when vm_isolation is enabled: the nesting daemon address, e.g. "unix:///…/nesting.sock"', 'config.toml:12: warning: runners[0].autoscaler.vm_isolation.enabled: vm_isolation (jobs in nested VMs through the nesting daemon) is not supported by this runner yet; every job of this runner fails before an instance is prepared'] },
+  {
+    name: 'vm isolation without nesting host or VM user',
+    extra: ['[runners.autoscaler.vm_isolation]', 'enabled = true'],
+    want: [
+      'config.toml:11: runners[0].autoscaler.vm_isolation.connector_config.username: required when vm_isolation is enabled: the login user of the nested VMs (the nesting daemon reports only their address)',
+      'config.toml:11: runners[0].autoscaler.vm_isolation.nesting_host: required when vm_isolation is enabled: the nesting daemon\'s socket on the instance, e.g. "unix:///Users/ec2-user/Library/Application Support/nesting.sock"',
+      `config.toml:12: warning: runners[0].autoscaler.vm_isolation.enabled: ${VM_ISOLATION_NOTE}`,
+    ],
+  },
+  {
+    name: 'vm isolation with a TCP nesting host',
+    extra: ['[runners.autoscaler.vm_isolation]', 'enabled = true', 'nesting_host = "10.0.0.1:8080"', '[runners.autoscaler.vm_isolation.connector_config]', 'username = "vm"'],
+    want: [
+      `config.toml:12: warning: runners[0].autoscaler.vm_isolation.enabled: ${VM_ISOLATION_NOTE}`,
+      'config.toml:13: runners[0].autoscaler.vm_isolation.nesting_host: expected a unix socket on the instance ("unix:///path/to/nesting.sock" or an absolute path), got "10.0.0.1:8080"',
+    ],
+  },
   { name: 'common build dir without isolation', extra: ['[runners.instance]', 'use_common_build_dir = true'], want: ['config.toml:12: warning: runners[0].instance.use_common_build_dir: only honoured with vm_isolation enabled or max_use_count = 1; ignored'] },
   { name: 'missing url and token', replace: [[4, null], [5, null]], want: ['config.toml:2: runners[0].token: required: the runner authentication token (glrt-…)', 'config.toml:2: runners[0].url: required: the GitLab URL, e.g. "https://gitlab.com"'] },
   { name: 'url that is not http', replace: [[4, 'url = "ftp://gitlab.example.com"']], want: ['config.toml:4: runners[0].url: expected an http or https URL, got scheme "ftp"'] },

@@ -4,7 +4,7 @@ import { homedir, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { RunnerError, systemClock, type Logger } from '@fleetrunner/common';
-import { VM_ISOLATION_UNSUPPORTED, formatDiagnostics, runsHere, loadConfig, parseConfig, type AutoscalerConfig, type RunnerConfig, type RunnerEntry } from '@fleetrunner/config';
+import { formatDiagnostics, runsHere, loadConfig, parseConfig, type AutoscalerConfig, type RunnerConfig, type RunnerEntry } from '@fleetrunner/config';
 import { LocalArchiveStore, startFleet, type Fleet } from '@fleetrunner/executor';
 import { builtinPlugins } from '../plugin-path.js';
 import { table, type Output } from '../output.js';
@@ -50,10 +50,6 @@ async function chooseRunner(configFile: string | undefined, name: string | undef
   const runners = result.config.runners.filter((r) => runsHere(r) && r.autoscaler !== undefined && (!name || r.name === name));
   const runner = runners[0];
   if (!runner) throw new RunnerError('invalid_argument', `${result.file}: no [[runners]] entry${name ? ` named ${JSON.stringify(name)}` : ''} with [runners.autoscaler]`);
-  if (runner.autoscaler?.vmIsolation.enabled) {
-    const at = `runners[${result.config.runners.indexOf(runner)}].autoscaler.vm_isolation.enabled`;
-    throw new RunnerError('unsupported', `${result.file}: ${at}: ${VM_ISOLATION_UNSUPPORTED}: no job is run on the bare instance instead`);
-  }
   return { config: result.config, runner, file: result.file };
 }
 

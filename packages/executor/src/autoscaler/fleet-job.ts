@@ -7,6 +7,7 @@ import { runJob } from '../job/run-job.js';
 import type { ArtifactBackend, JobResult, StagePhase } from '../job/types.js';
 import { executorSettings, unsupportedJob, type RunnerIdentity } from './settings.js';
 import type { PreparedInstance, SlotTicket } from './slot-ticket.js';
+import { enterVm, nestingImage, type NestedVm } from './vm-isolation.js';
 
 /** What {@link runFleetJob} needs: the runner entry, the job, its reserved slot and where its output goes. */
 export interface FleetJobOptions {
@@ -38,8 +39,8 @@ export interface FleetJobOptions {
   onStage?(stage: string, phase: StagePhase): void;
 }
 
-/** How a job ended: `unsupported` when it was failed before an instance was prepared. */
-export type FleetJobResult = JobResult & { prepared?: PreparedInstance; unsupported?: boolean };
+/** How a job ended: `unsupported` when it was failed before an instance was prepared; `vm` when it ran in a nested VM. */
+export type FleetJobResult = JobResult & { prepared?: PreparedInstance; unsupported?: boolean; vm?: { id: string; name: string } };
 
 /**
  * The one job path of the instance executor, for `runner run` and `runner exec` alike: the unsupported-job check,
@@ -48,18 +49,39 @@ export type FleetJobResult = JobResult & { prepared?: PreparedInstance; unsuppor
  * and releases the ticket.
  */
 export async function runFleetJob(o: FleetJobOptions): Promise<FleetJobResult> {
-  const { entry, clock } = o;
+  const { entry } = o;
   const bad = unsupportedJob(entry, o.payload);
   if (bad) {
     o.log(errorLine(`Job failed (system failure): ${bad.message}`));
     return { status: 'failed', failureReason: bad.reason, message: bad.message, stages: [], durationMs: 0, unsupported: true };
   }
+  let image: string | undefined;
+  if (entry.autoscaler?.vmIsolation.enabled) {
+    const chosen = nestingImage(entry, o.payload);
+    if ('error' in chosen) {
+      // Checked before an instance is taken; retrying would not change the answer.
+      o.log(errorLine(`Job failed (system failure): ${chosen.error}`));
+      return { status: 'failed', failureReason: 'runner_system_failure', message: chosen.error, stages: [], durationMs: 0, unsupported: true };
+    }
+    image = chosen.image;
+  }
   const { settings, warnings } = executorSettings(entry, o.identity);
-  const prepared = await prepare(o, warnings);
+  const { prepared, vm } = await prepare(o, warnings, image);
   o.onPrepared?.(prepared);
-  const result = await runJob({
+  try {
+    const result = await runStages(o, prepared, vm, settings);
+    return { ...result, prepared, ...(vm ? { vm: { id: vm.id, name: vm.name } } : {}) };
+  } finally {
+    await vm?.release();
+  }
+}
+
+async function runStages(o: FleetJobOptions, prepared: PreparedInstance, vm: NestedVm | undefined, settings: ReturnType<typeof executorSettings>['settings']): Promise<JobResult> {
+  const { clock } = o;
+  return runJob({
     payload: o.payload,
-    connection: prepared.connection,
+    // With vm_isolation every stage runs in the VM, never on the instance itself.
+    connection: vm ? vm.connection : prepared.connection,
     instanceId: prepared.acquisition.instanceId,
     slot: prepared.acquisition.slot,
     concurrentId: o.concurrentId,
@@ -77,10 +99,9 @@ export async function runFleetJob(o: FleetJobOptions): Promise<FleetJobResult> {
     ...(o.sourceArchive ? { sourceArchive: o.sourceArchive } : {}),
     ...(o.onStage ? { onStage: o.onStage } : {}),
   });
-  return { ...result, prepared };
 }
 
-async function prepare(o: FleetJobOptions, warnings: string[]): Promise<PreparedInstance> {
+async function prepare(o: FleetJobOptions, warnings: string[], image: string | undefined): Promise<{ prepared: PreparedInstance; vm?: NestedVm }> {
   const { entry, clock } = o;
   o.log(sectionHeader('prepare_executor', 'Preparing the "instance" executor', clock.now()));
   o.onStage?.('prepare_executor', 'start');
@@ -92,13 +113,35 @@ async function prepare(o: FleetJobOptions, warnings: string[]): Promise<Prepared
       : undefined;
   const stop = linkSignals(o.abortSignal, o.cancelSignal, o.failSignal, deadline.signal);
   try {
-    return await o.ticket.prepare({
+    const prepared = await o.ticket.prepare({
       log: o.log,
       clock,
       signal: stop.signal,
       logInternalIp: entry.autoscaler?.logInternalIp ?? false,
       logExternalIp: entry.autoscaler?.logExternalIp ?? false,
     });
+    if (image === undefined) return { prepared };
+    const through = o.ticket.through;
+    if (!through) throw new RunnerError('unsupported', 'vm_isolation: this fleet\'s connector cannot reach nested VMs');
+    const acq = prepared.acquisition;
+    const vmStop = linkSignals(stop.signal, acq.signal);
+    try {
+      const vm = await enterVm({
+        host: prepared.connection,
+        instanceId: acq.instanceId,
+        slot: acq.slot,
+        image,
+        vm: entry.autoscaler!.vmIsolation,
+        connector: through,
+        log: o.log,
+        clock,
+        signal: vmStop.signal,
+        ...(o.logger ? { logger: o.logger } : {}),
+      });
+      return { prepared, vm };
+    } finally {
+      vmStop.dispose();
+    }
   } finally {
     timer?.clear();
     stop.dispose();

@@ -1,10 +1,10 @@
-import { readFileSync } from 'node:fs';
 import { RunnerError, toRunnerError, type Logger } from '@fleetrunner/common';
 import type { AutoscalerConfig } from '@fleetrunner/config';
 import { SshConnector } from '@fleetrunner/connector';
-import { defaultConnectorConfig, runSupervisedPlugin, type ConnectorConfig, type RunningPlugin, type SupervisedInstanceGroup } from '@fleetrunner/fleeting';
+import { runSupervisedPlugin, type RunningPlugin, type SupervisedInstanceGroup } from '@fleetrunner/fleeting';
 import { createTaskscaler, type Taskscaler } from '@fleetrunner/taskscaler';
 import { pluginName, resolvePluginPath } from './plugin-lookup.js';
+import { connectorSettingsOf, removeLeftoverVms } from './vm-isolation.js';
 
 /**
  * A runner's autoscaled fleet: the plugin process (restarted with back-off when it dies, see
@@ -31,29 +31,6 @@ export interface FleetOptions {
   signal?: AbortSignal;
 }
 
-function connectorConfigOf(a: AutoscalerConfig): ConnectorConfig {
-  const c = a.connectorConfig;
-  let key: Uint8Array = new Uint8Array();
-  if (c.keyPath) {
-    try {
-      key = readFileSync(c.keyPath);
-    } catch (err) {
-      throw new RunnerError('invalid_argument', `connector_config.key_path: reading ${c.keyPath}: ${toRunnerError(err).message}`);
-    }
-  }
-  return defaultConnectorConfig({
-    os: c.os,
-    arch: c.arch,
-    protocol: c.protocol,
-    protocolPort: c.protocolPort,
-    username: c.username,
-    password: c.password,
-    key,
-    useStaticCredentials: c.useStaticCredentials,
-    keepaliveMs: c.keepaliveMs,
-    timeoutMs: c.timeoutMs,
-  });
-}
 
 /**
  * Starts the plugin named by `[runners.autoscaler] plugin`, a taskscaler with the autoscaler settings, and the
@@ -61,7 +38,7 @@ function connectorConfigOf(a: AutoscalerConfig): ConnectorConfig {
  */
 export async function startFleet(a: AutoscalerConfig, options: FleetOptions): Promise<Fleet> {
   const logger = options.logger;
-  const connector = connectorConfigOf(a);
+  const connector = connectorSettingsOf(a.connectorConfig, 'connector_config');
   const pluginPath = await resolvePluginPath(a.plugin, { ...(options.configFile ? { configFile: options.configFile } : {}), ...(options.builtinPlugins ? { builtin: options.builtinPlugins } : {}) });
   const plugin = await runSupervisedPlugin(pluginPath, { logger, name: pluginName(a.plugin), ...(options.signal ? { signal: options.signal } : {}) });
   const ssh = new SshConnector({ settings: { ...connector, useExternalAddr: a.connectorConfig.useExternalAddr }, logger });
@@ -99,14 +76,26 @@ export async function startFleet(a: AutoscalerConfig, options: FleetOptions): Pr
         logger,
         ...(options.signal ? { signal: options.signal } : {}),
         hooks: {
-          ...(a.instanceReadyCommand
+          ...(a.instanceReadyCommand || a.vmIsolation.enabled
             ? {
                 instanceReady: async (instance, { signal }) => {
                   const conn = await ssh.connect(instance.connectInfo, { signal });
-                  let out = '';
-                  const res = await conn.exec(a.instanceReadyCommand, { signal, onStdout: (c) => (out += c.toString()), onStderr: (c) => (out += c.toString()) });
-                  if (res.exitCode !== 0) {
-                    throw new RunnerError('instance_unhealthy', `instance_ready_command on ${instance.id} exited ${res.exitCode ?? res.signal}: ${out.trim().slice(-500)}`);
+                  if (a.instanceReadyCommand) {
+                    let out = '';
+                    const res = await conn.exec(a.instanceReadyCommand, { signal, onStdout: (c) => (out += c.toString()), onStderr: (c) => (out += c.toString()) });
+                    if (res.exitCode !== 0) {
+                      throw new RunnerError('instance_unhealthy', `instance_ready_command on ${instance.id} exited ${res.exitCode ?? res.signal}: ${out.trim().slice(-500)}`);
+                    }
+                  }
+                  if (a.vmIsolation.enabled) {
+                    // No VM is reattached: whatever the daemon still runs is from before (a crash, a restart).
+                    // Best effort: a daemon that cannot be reached now fails each job's VM creation with its reason.
+                    try {
+                      const removed = await removeLeftoverVms(conn, a.vmIsolation, { instanceId: instance.id, logger, signal });
+                      if (removed > 0) logger.info('removed leftover nesting VMs', { instance: instance.id, count: removed });
+                    } catch (err) {
+                      logger.warn('listing leftover nesting VMs failed', { instance: instance.id, error: toRunnerError(err).message });
+                    }
                   }
                 },
               }

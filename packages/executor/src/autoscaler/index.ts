@@ -5,3 +5,4 @@ export { startFleet, type Fleet, type FleetOptions } from './fleet.js';
 export { FleetPool, fleetFactory, keyForLog, type FleetFactory } from './fleet-pool.js';
 export { resolvePluginPath, pluginName, installHint, type PluginLookupOptions } from './plugin-lookup.js';
 export { LowestFree } from './concurrent-ids.js';
+export { enterVm, nestingImage, removeLeftoverVms, connectorSettingsOf, VM_CLEANUP_TIMEOUT_MS, type NestedVm, type ThroughConnector } from './vm-isolation.js';

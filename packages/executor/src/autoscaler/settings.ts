@@ -1,4 +1,4 @@
-import { VM_ISOLATION_UNSUPPORTED, type RunnerEntry } from '@fleetrunner/config';
+import type { RunnerEntry } from '@fleetrunner/config';
 import type { JobPayload } from '@fleetrunner/gitlab';
 import type { ExecutorSettings } from '../job/types.js';
 
@@ -58,13 +58,9 @@ export interface UnsupportedJob {
 /**
  * Why this runner cannot run `job` at all (checked before preparing an instance), or undefined. GitLab Runner
  * fails such jobs before they start: a shell that needs script files, a `run:` step list together with `script`,
- * native steps and secrets, and VM isolation, which this runner does not implement.
+ * native steps and secrets. (A vm_isolation job's image is checked by the job path itself, see vm-isolation.ts.)
  */
 export function unsupportedJob(entry: RunnerEntry, job: JobPayload): UnsupportedJob | undefined {
-  if (entry.autoscaler?.vmIsolation.enabled) {
-    // Fail closed: a job meant for a nested VM must never run on the bare instance.
-    return { reason: 'runner_system_failure', message: `${VM_ISOLATION_UNSUPPORTED}: the job is not run on the bare instance (set vm_isolation.enabled = false to run jobs on the instance itself)` };
-  }
   if (entry.shell !== 'bash' && entry.shell !== 'sh') {
     return { reason: 'runner_configuration_error', message: `shell ${entry.shell} is not supported by the instance executor (use bash or sh)` };
   }

@@ -2,6 +2,7 @@ import { RunnerError, hasCode, linkSignals, toRunnerError, type Clock } from '@f
 import type { Connection } from '@fleetrunner/connector';
 import type { ConnectInfo } from '@fleetrunner/fleeting';
 import { errorLine, warningLine } from '@fleetrunner/gitlab';
+import type { ThroughConnector } from './vm-isolation.js';
 
 /** A slot on a ready instance, as the taskscaler hands it out (structurally its `Acquisition`). */
 export interface SlotAcquisition {
@@ -25,7 +26,7 @@ export interface SlotPool {
 /** What a job needs of a runner's fleet: slots and a way to reach instances. */
 export interface InstanceFleet {
   readonly taskscaler: SlotPool;
-  readonly connector: { connect(info: ConnectInfo, options?: { signal?: AbortSignal }): Promise<Connection> };
+  readonly connector: { connect(info: ConnectInfo, options?: { signal?: AbortSignal }): Promise<Connection> } & Partial<ThroughConnector>;
 }
 
 /** An instance slot with an open connection, ready for the executor. */
@@ -58,6 +59,8 @@ export interface PrepareOptions {
 export interface SlotTicket {
   /** The taskscaler key. */
   readonly key: string;
+  /** How machines behind the instance are reached (nested VMs), when the fleet's connector can. */
+  readonly through: ThroughConnector | undefined;
   /**
    * GitLab Runner's executor prepare for the instance executor: acquire the reserved slot (waiting up to
    * `instance_acquire_timeout` for a ready instance), then dial it ("Dialing instance …", "Instance … connected").
@@ -130,6 +133,11 @@ class Ticket implements SlotTicket {
     private readonly fleet: InstanceFleet,
     readonly key: string,
   ) {}
+
+  get through(): ThroughConnector | undefined {
+    const c = this.fleet.connector;
+    return c.connectThrough ? { connectThrough: c.connectThrough.bind(c) } : undefined;
+  }
 
   async prepare(o: PrepareOptions): Promise<PreparedInstance> {
     const attempts = o.attempts ?? 3;

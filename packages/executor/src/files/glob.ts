@@ -34,6 +34,11 @@ export function compileGlob(pattern: string): PathMatcher {
   };
 }
 
+/** True when the whole of `value` matches `pattern` by doublestar's rules (e.g. `allowed_images` against an image name). */
+export function globMatches(pattern: string, value: string): boolean {
+  return picomatch(pattern, OPTIONS)(value);
+}
+
 /** Selects paths matching any of `include` and none of `exclude`. */
 export function selectPaths(paths: Iterable<string>, include: readonly string[], exclude: readonly string[] = []): string[] {
   const inc = include.map(compileGlob);
