@@ -66,8 +66,8 @@ if (process.getuid?.() !== 0) {
 
     const metrics = await m.metrics();
     t.match(metrics, /^gitlab_runner_jobs_total\{runner="[^"]+",runner_name="e2e",system_id="[rs]_\w{12}"\} 2$/m);
-    t.match(metrics, /^fleeting_provisioner_instances\{[^}]*state="ready"[^}]*\} [12]$/m);
-    t.match(metrics, /^gitlab_runner_api_request_statuses_total\{[^}]*endpoint="request_job",status="201",method="POST"\} 2$/m);
+    t.match(metrics, /^fleeting_provisioner_instances\{[^}]*state="running"[^}]*\} [12]$/m);
+    t.match(metrics, /^gitlab_runner_api_request_statuses_total\{[^}]*endpoint="request_job",status="201",method="post"\} 2$/m);
     t.match(metrics, /^fleeting_taskscaler_tasks\{[^}]*state="acquired"\} 0$/m);
 
     const plugins = m.pluginPids();

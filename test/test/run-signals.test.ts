@@ -63,7 +63,7 @@ t.test('SIGHUP reloads the config: policies apply live, other autoscaler keys ar
   const job = s.enqueueJob({ variables: NO_GIT, script: ['echo warm-up'] });
   await s.waitForJobState(job.id, 'success');
   const text = readFileSync(file, 'utf8');
-  t.match(await m.metrics(), /^fleeting_provisioner_instances\{[^}]*state="ready"\} 1$/m, 'one instance before the reload');
+  t.match(await m.metrics(), /^fleeting_provisioner_instances\{[^}]*state="running"\} 1$/m, 'one instance before the reload');
   writeFileSync(file, text.replace('idle_count = 0', 'idle_count = 4').replace('deletion_retry_interval = "1s"', 'deletion_retry_interval = "2s"').replace('concurrent = 4', 'concurrent = 6'));
   m.child.kill('SIGHUP');
   await m.waitForLog((e) => e.msg === 'autoscaler policies re-applied', 'the policies to be re-applied');
@@ -71,7 +71,7 @@ t.test('SIGHUP reloads the config: policies apply live, other autoscaler keys ar
   t.same(restart.keys, ['runners[0].autoscaler.deletion_retry_interval']);
   await waitFor(async () => /^gitlab_runner_concurrent 6$/m.test(await m.metrics()), { what: 'concurrent 6 in the metrics' });
   // idle_count = 4 idle slots at 2 slots per instance: the fleet grows to its 2 instances without a job.
-  await waitFor(async () => /^fleeting_provisioner_instances\{[^}]*state="ready"\} 2$/m.test(await m.metrics()), { what: 'two ready instances', timeoutMs: 20_000 });
+  await waitFor(async () => /^fleeting_provisioner_instances\{[^}]*state="running"\} 2$/m.test(await m.metrics()), { what: 'two running instances', timeoutMs: 20_000 });
   m.child.kill('SIGQUIT');
   t.same(await m.exited, { code: 0, signal: null });
   await noInstancesLeft(dir);

@@ -71,6 +71,7 @@ export async function runBuild(o: BuildOptions): Promise<void> {
       log.warn('accepting the job got no confirmation; running it anyway', { outcome: ack.outcome, status: ack.status, ...(ack.transportError ? { error: ack.transportError.message } : {}) });
     }
     o.onStart?.(record);
+    o.metrics.jobStarted(runner.labels, job.jobInfo, runner.entry.executor);
     try {
       const final = await traced(o, record, log, ack.cancelRequested, ack.updateIntervalMs);
       reported = final === 'ok' || final === 'aborted';
@@ -146,7 +147,7 @@ async function traced(o: BuildOptions, record: RunningBuild, log: Logger, cancel
   const fields = { state: outcome.state, ...(outcome.state === 'failed' ? { reason: outcome.reason } : {}), update: final?.outcome ?? 'failed', durationMs: clock.now() - started };
   if (final?.outcome === 'ok' || final?.outcome === 'aborted') log.info('job finished', fields);
   else log.error('job finished, but GitLab did not get its final state', { ...fields, attempts: final?.attempts });
-  observe(o, outcome, (clock.now() - started) / 1000);
+  o.metrics.jobFinished(runner.labels, outcome, (clock.now() - started) / 1000);
   return final?.outcome;
 }
 
@@ -180,7 +181,7 @@ async function execute(o: BuildOptions, record: RunningBuild, write: (c: string 
       },
     });
     if (result.unsupported) return { state: 'failed', ...(result.failureReason && result.failureReason !== 'job_canceled' ? { reason: result.failureReason } : {}) };
-    for (const s of result.stages) o.metrics.jobStageDuration.observe({ ...runner.labels, stage: s.name }, s.durationMs / 1000);
+    for (const s of result.stages) o.metrics.jobStageFinished(runner.labels, s.name, s.durationMs / 1000);
     const outcome = outcomeOf(result, o.interrupt);
     if (outcome.state === 'failed' && outcome.reason === 'runner_interrupted') write(errorLine('Job failed: the runner manager was stopped (runner_interrupted)'));
     return outcome;
@@ -218,11 +219,4 @@ function failureOf(err: unknown, o: BuildOptions, trace: JobTrace, write: (c: st
   return { state: 'failed', reason: e instanceof RunnerError && e.code === 'timeout' ? 'job_execution_timeout' : 'runner_system_failure' };
 }
 
-function observe(o: BuildOptions, outcome: JobOutcome, seconds: number): void {
-  const m = o.metrics;
-  const labels = o.runner.labels;
-  m.jobsTotal.inc(labels);
-  if (outcome.state === 'failed') m.failedJobsTotal.inc({ ...labels, failure_reason: outcome.reason ?? 'script_failure' });
-  m.jobDuration.observe(labels, seconds);
-  m.jobQueueDuration.observe(labels, o.job.jobInfo.timeInQueueSeconds);
-}
+

@@ -5,18 +5,16 @@ import { RunnerError, raceAbort, systemClock, toRunnerError, type Clock, type Lo
 import { diffConfig, formatDiagnostics, loadConfig, runsHere, type Diagnostic, type Env, type RunnerConfig, type RunnerEntry } from '@fleetrunner/config';
 import type { RunningBuild } from './build.js';
 import { FleetPool, type FleetFactory } from '@fleetrunner/executor';
-import { fleetingFamilies } from './fleeting-metrics.js';
 import type { ManagerMetrics } from './manager-metrics.js';
-import type { MetricFamily } from './metrics-registry.js';
 import { startMetricsServer, type MetricsServer } from './metrics-server.js';
 import { JobGuard } from './job-guard.js';
 import { failOrphans } from './orphans.js';
-import { processFamilies } from './process-metrics.js';
 import { processRunner, type PollContext } from './process-runner.js';
 import { RunnerState } from './runner-state.js';
 import { runnerKey } from '@fleetrunner/gitlab';
 import { loadSystemId } from './system-id.js';
 import { Workers } from './workers.js';
+import { TokenRotation } from './token-rotation.js';
 
 /** Lifecycle: `running` takes jobs; `draining` (SIGQUIT) lets running jobs finish; `stopping` aborts them. */
 export type ManagerState = 'starting' | 'running' | 'draining' | 'stopping' | 'stopped';
@@ -83,7 +81,7 @@ export class Manager {
   private stopping: Promise<void> | undefined;
   private resolveDone!: (e: ManagerExit) => void;
   private readonly poll: PollContext;
-  private readonly startedAtS = Math.floor(Date.now() / 1000 - process.uptime());
+  private readonly tokenRotation: TokenRotation;
 
   private constructor(private readonly o: ManagerOptions) {
     this.config = o.config;
@@ -112,6 +110,15 @@ export class Manager {
       onBuildEnd: (b) => this.builds.delete(b),
       guard: o.guard ?? new JobGuard(o.logger),
     };
+    this.tokenRotation = new TokenRotation({
+      configFile: o.configFile,
+      clock: this.clock,
+      logger: this.logger,
+      env: o.env,
+      systemId: () => this.systemId,
+      version: o.version,
+      onRotated: () => this.reload(),
+    });
   }
 
   /** Loads the system id, fails jobs a killed predecessor abandoned, serves metrics and starts polling. */
@@ -125,16 +132,21 @@ export class Manager {
     this.systemId = await loadSystemId(this.o.configFile);
     this.poll.systemId = this.systemId;
     this.configStat = await statOf(this.o.configFile);
-    this.metrics.configLoaded.inc();
+    this.metrics.configLoad(true);
+    this.metrics.setConcurrent(this.config.concurrent, 0);
     this.applyGlobals(this.config);
     this.setRunners(this.config.runners);
     const address = this.o.listenAddress ?? this.config.listenAddress;
     if (address) {
-      this.server = await startMetricsServer(address, { metrics: () => this.renderMetrics(), ready: () => this.state === 'running', jobs: () => this.jobLines() });
+      this.server = await startMetricsServer(address, { metrics: () => this.metrics.render(), ready: () => this.state === 'running', jobs: () => this.jobLines() });
       this.metricsAddress = this.server.address;
       this.logger.info('metrics server listening', { address: this.server.address });
     }
-    this.metrics.registry.collect(() => this.collect());
+    this.metrics.attach({
+      runners: () => this.order.map((r) => ({ labels: r.labels, adaptiveLimit: r.requests.adaptive, usedLimit: r.requests.limit })),
+      builds: () => [...this.builds].map((b) => ({ labels: b.runner.labels, state: b.state, stage: b.stage, executorStage: b.state === 'preparing' ? 'prepare_executor' : b.stage })),
+      fleets: () => this.fleets.started().map(([key, fleet]) => ({ labels: this.runners.get(key)?.labels ?? { runner: '', runner_name: '', system_id: this.systemId }, stats: fleet.taskscaler.stats() })),
+    });
     this.state = 'running';
     this.logger.info('starting multi-runner', { config: this.o.configFile, runners: this.order.length, concurrent: this.config.concurrent, system_id: this.systemId });
     this.feeding = this.feedLoop();
@@ -175,11 +187,11 @@ export class Manager {
     if (this.state !== 'running' && this.state !== 'draining') return;
     const res = await loadConfig(this.o.configFile, { env: this.o.env });
     if (res.errors.length > 0 || !res.config) {
-      this.metrics.configLoadingErrors.inc();
+      this.metrics.configLoad(false);
       this.logger.error('reloading the config failed; keeping the running config', { diagnostics: formatDiagnostics(res) });
       return;
     }
-    this.metrics.configLoaded.inc();
+    this.metrics.configLoad(true);
     logConfigWarnings(this.logger, res.warnings);
     if (res.config.runners.length === 0 && this.config.runners.length > 0) {
       this.logger.warn('the reloaded config has no [[runners]]: every runner was removed; no jobs are taken until runners are added', { config: this.o.configFile, removed: this.config.runners.length });
@@ -195,9 +207,7 @@ export class Manager {
   private applyGlobals(c: RunnerConfig): void {
     const before = this.workers.limit;
     this.workers.setLimit(c.concurrent);
-    if (c.concurrent !== before) this.metrics.workerSlotOperations.inc({ operation: c.concurrent > before ? 'add' : 'remove' }, Math.abs(c.concurrent - before));
-    this.metrics.concurrent.set({}, c.concurrent);
-    this.metrics.workerSlots.set({}, c.concurrent);
+    this.metrics.setConcurrent(c.concurrent, before);
   }
 
   private setRunners(entries: readonly RunnerEntry[]): void {
@@ -218,6 +228,7 @@ export class Manager {
       order.push(r);
     }
     this.order = order;
+    this.tokenRotation.update(order.map((r) => r.entry));
   }
 
   private async failOrphansOf(r: RunnerState): Promise<void> {
@@ -248,17 +259,17 @@ export class Manager {
 
   private async feed(r: RunnerState): Promise<void> {
     if (!this.usable(r)) {
-      this.metrics.workerFeedFailures.inc(r.labels);
+      this.metrics.workerFed(r.labels, false);
       return;
     }
     await this.workers.acquire(this.pollStop.signal);
-    this.metrics.workerFeeds.inc(r.labels);
+    this.metrics.workerFed(r.labels, true);
     this.work(r);
   }
 
   private requeue(r: RunnerState): void {
     if (this.pollStop.signal.aborted || !this.usable(r) || !this.workers.tryAcquire()) return;
-    this.metrics.workerFeeds.inc(r.labels);
+    this.metrics.workerFed(r.labels, true);
     this.work(r);
   }
 
@@ -301,6 +312,7 @@ export class Manager {
     this.pollStop.abort(new RunnerError('aborted', 'the manager stops taking jobs'));
     this.configTimer?.clear();
     this.configTimer = undefined;
+    await this.tokenRotation.stop();
     await this.feeding;
     await raceAbort(this.workers.idle(), this.finishCtl.signal).catch(() => undefined);
     this.armShutdownTimer();
@@ -318,32 +330,6 @@ export class Manager {
   private track(p: Promise<unknown>): void {
     const q = p.catch((err: unknown) => this.logger.warn('background task failed', { error: toRunnerError(err).message })).finally(() => this.background.delete(q));
     this.background.add(q);
-  }
-
-  private renderMetrics(): string {
-    for (const r of this.order) {
-      this.metrics.requestConcurrencyAdaptiveLimit.set(r.labels, r.requests.adaptive);
-      this.metrics.requestConcurrencyUsedLimit.set(r.labels, r.requests.limit);
-    }
-    return this.metrics.registry.render();
-  }
-
-  private collect(): MetricFamily[] {
-    const jobs = new Map<string, { labels: Record<string, string>; value: number }>();
-    for (const b of this.builds) {
-      const labels = { ...b.runner.labels, state: b.state, stage: b.stage, executor_stage: b.state === 'preparing' ? 'prepare_executor' : b.stage };
-      const k = JSON.stringify(labels);
-      const e = jobs.get(k) ?? { labels, value: 0 };
-      e.value++;
-      jobs.set(k, e);
-    }
-    const families: MetricFamily[] = [{ name: 'gitlab_runner_jobs', help: 'The current number of running builds.', type: 'gauge', samples: [...jobs.values()] }, ...processFamilies(this.startedAtS)];
-    for (const [key, fleet] of this.fleets.started()) {
-      const r = this.runners.get(key);
-      const labels = r ? r.labels : { runner: '', runner_name: '', system_id: this.systemId };
-      families.push(...fleetingFamilies(labels, fleet.taskscaler.stats()));
-    }
-    return families;
   }
 
   private jobLines(): string[] {

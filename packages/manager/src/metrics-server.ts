@@ -2,10 +2,13 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { RunnerError, parseHostPort } from '@fleetrunner/common';
 
+/** The content type of `/metrics`: Prometheus text, version 0.0.4. */
+export const METRICS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
+
 /** What the HTTP endpoints read. */
 export interface MetricsSource {
-  /** Prometheus text for `/metrics`. */
-  metrics(): string;
+  /** Prometheus text for `/metrics` (exposition format 0.0.4). */
+  metrics(): Promise<string>;
   /** `/health/ready`: true while the manager takes jobs. */
   ready(): boolean;
   /** `/debug/jobs/list`: one line per running job. */
@@ -39,7 +42,10 @@ export async function startMetricsServer(address: string, source: MetricsSource)
       return;
     }
     if (path === '/metrics') {
-      res.writeHead(200, { 'Content-Type': 'text/plain; version=0.0.4; charset=utf-8' }).end(source.metrics());
+      source.metrics().then(
+        (text) => res.writeHead(200, { 'Content-Type': METRICS_CONTENT_TYPE }).end(text),
+        (err: unknown) => res.writeHead(500, { 'Content-Type': 'text/plain' }).end(`collecting metrics failed: ${err instanceof Error ? err.message : String(err)}\n`),
+      );
     } else if (path === '/health/ready') {
       const ok = source.ready();
       res.writeHead(ok ? 200 : 503, { 'Content-Type': 'text/plain' }).end(ok ? 'ok\n' : 'not ready\n');

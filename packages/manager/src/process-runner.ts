@@ -79,7 +79,7 @@ export async function processRunner(ctx: PollContext, r: RunnerState): Promise<v
 async function reserveAndRequest(ctx: PollContext, r: RunnerState): Promise<{ ticket: SlotTicket; job: JobPayload } | undefined> {
   const m = ctx.metrics;
   if (!r.requests.tryAcquire()) {
-    m.requestConcurrencyExceeded.inc(r.labels);
+    m.requestConcurrencyExceededBy(r.labels);
     return undefined;
   }
   let ticket: SlotTicket | undefined;
@@ -93,7 +93,7 @@ async function reserveAndRequest(ctx: PollContext, r: RunnerState): Promise<{ ti
       ticket = reserveSlot(fleet, `${r.short}${randomBytes(4).toString('hex')}`);
     } catch (err) {
       if (!hasCode(err, 'no_capacity')) throw err;
-      m.workerProcessingFailures.inc({ ...r.labels, failure_type: 'no_free_executor' });
+      m.processingFailure(r.labels, 'no_free_executor');
       r.logger.debug('no free executor: no capacity to reserve', { kind: err.details['kind'] });
       return undefined;
     }
@@ -101,7 +101,7 @@ async function reserveAndRequest(ctx: PollContext, r: RunnerState): Promise<{ ti
     return job ? { ticket, job } : undefined;
   } catch (err) {
     if (!ctx.pollSignal.aborted) {
-      m.workerProcessingFailures.inc({ ...r.labels, failure_type: 'other' });
+      m.processingFailure(r.labels, 'other');
       r.logger.error('failed to process runner', { error: toRunnerError(err).message });
     }
     return undefined;
@@ -118,7 +118,7 @@ async function request(ctx: PollContext, r: RunnerState): Promise<JobPayload | u
   const timeout = new AbortController();
   const timer = clock.setTimeout(() => timeout.abort(new RunnerError('timeout', `job request got no answer within ${JOB_REQUEST_TIMEOUT_MS / 1000}s`)), JOB_REQUEST_TIMEOUT_MS);
   const link = linkSignals(ctx.pollSignal, timeout.signal);
-  m.requestConcurrency.inc(labels);
+  m.requestInFlight(labels, 1);
   try {
     // This request's own status and retries: with request_concurrency > 1 others are in flight at the same time.
     const { job, status, retries } = await r.client.requestJob({ signal: link.signal });
@@ -139,7 +139,7 @@ async function request(ctx: PollContext, r: RunnerState): Promise<JobPayload | u
     }
     const e = toRunnerError(err);
     if (['auth_failed', 'timeout', 'unavailable', 'connection_refused'].includes(e.code)) {
-      m.healthCheckFailures.inc(labels);
+      m.healthCheckFailure(labels);
       r.health.mark(false, clock.now(), r.entry.unhealthyRequestsLimit, r.entry.unhealthyIntervalMs, e.code === 'auth_failed' ? 'forbidden' : 'unreachable');
     }
     if (e.code !== 'auth_failed') {
@@ -150,7 +150,7 @@ async function request(ctx: PollContext, r: RunnerState): Promise<JobPayload | u
   } finally {
     timer.clear();
     link.dispose();
-    m.requestConcurrency.dec(labels);
+    m.requestInFlight(labels, -1);
   }
 }
 
@@ -177,8 +177,7 @@ async function failMalformed(ctx: PollContext, r: RunnerState, err: JobPayloadEr
     trace.write(errorLine(`Job failed (system failure): ${err.message}`));
     const final = await trace.finish({ state: 'failed', reason: 'runner_system_failure' }, { signal: ctx.finishSignal }).catch(() => undefined);
     reported = final?.outcome === 'ok' || final?.outcome === 'aborted';
-    ctx.metrics.jobsTotal.inc(r.labels);
-    ctx.metrics.failedJobsTotal.inc({ ...r.labels, failure_reason: 'runner_system_failure' });
+    ctx.metrics.malformedJob(r.labels);
   } finally {
     if (reported) await r.inflight.remove(job.id);
     else r.logger.error('the job stays recorded as in flight: GitLab may still have it as running; the next start of the manager fails it', { job: job.id, file: r.inflight.file });

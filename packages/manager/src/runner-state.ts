@@ -5,7 +5,7 @@ import { LowestFree } from '@fleetrunner/executor';
 import { GitLabClient, runnerInfo, runnerKey, shortToken, type ResponseEvent, type RetryEvent, type RunnerInfo } from '@fleetrunner/gitlab';
 
 import { InflightJobs } from './inflight-jobs.js';
-import type { ManagerMetrics, RunnerLabels } from './manager-metrics.js';
+import { apiPath, type ManagerMetrics, type RunnerLabels } from './manager-metrics.js';
 import { RequestLimit, RunnerHealth, requestBackoff } from './runner-health.js';
 
 /** Environment variable: how long a GitLab API request may go without progress (a Go duration). */
@@ -87,8 +87,7 @@ export class RunnerState {
     this.entry = entry;
     this.requests.setMax(entry.requestConcurrency, isFeatureFlagOn('FF_USE_ADAPTIVE_REQUEST_CONCURRENCY', entry.featureFlags));
     const m = this.ctx.metrics;
-    m.limit.set(this.labels, entry.limit);
-    m.requestConcurrencyHardLimit.set(this.labels, entry.requestConcurrency);
+    m.runnerConfigured(this.labels, entry);
     const id = `${entry.url}\n${entry.token}`;
     if (id === this.clientFor) return;
     this.clientFor = id;
@@ -101,13 +100,9 @@ export class RunnerState {
       clock: this.ctx.clock,
       logger: this.logger,
       ...timeoutOption(),
-      onRetry: (e: RetryEvent) => m.apiRequestRetries.inc({ ...this.labels, endpoint: e.endpoint, method: e.method }),
-      // Status and latency of every API call (the answer it ended with, after retries).
-      onResponse: (e: ResponseEvent) => {
-        const labels = this.labels;
-        m.apiRequestStatuses.inc({ ...labels, endpoint: e.endpoint, status: String(e.status), method: e.method });
-        m.apiRequestDuration.observe({ ...labels, endpoint: e.endpoint, status_class: `${Math.floor(e.status / 100)}xx`, method: e.method }, e.durationMs / 1000);
-      },
+      // Every attempt of a request (upstream's `…_retries_total{path}`), and the answer it ended with.
+      onRetry: (e: RetryEvent) => m.apiRetry(apiPath(entry.url, e.endpoint), e.method),
+      onResponse: (e: ResponseEvent) => m.apiResponse(this.labels, apiPath(entry.url, e.endpoint), e),
     });
   }
 

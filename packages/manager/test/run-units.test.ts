@@ -6,7 +6,6 @@ import { nullLogger } from '@fleetrunner/common';
 import { parseConfig, parseToml, tomlToPlain } from '@fleetrunner/config';
 import { removeRunnerBlocks, runnerBlock, runnerBlocks, tomlString } from '@fleetrunner/config';
 import { InflightJobs } from '../src/inflight-jobs.js';
-import { Registry } from '../src/metrics-registry.js';
 import { RequestLimit, RunnerHealth, requestBackoff } from '../src/runner-health.js';
 import { runnerKey, shortToken } from '@fleetrunner/gitlab';
 import { Workers } from '../src/workers.js';
@@ -28,38 +27,7 @@ t.test('short tokens as GitLab Runner shortens them', async (t) => {
   t.equal(runnerKey({ url: 'https://g', id: 0, token: 'x' }), 'https://g|token:x');
 });
 
-t.test('the Prometheus text format: families, labels with escapes, cumulative histograms, collectors', async (t) => {
-  const r = new Registry();
-  const c = r.counter('x_total', 'Things\nwith a newline');
-  c.inc({ a: 'q"uo\\te\n' });
-  c.inc({ a: 'q"uo\\te\n' }, 2);
-  const h = r.histogram('lat_seconds', 'Latency', [0.1, 1]);
-  h.observe({ e: 'p' }, 0.05);
-  h.observe({ e: 'p' }, 0.5);
-  h.observe({ e: 'p' }, 5);
-  r.gauge('g', 'G').set({}, Infinity);
-  r.collect(() => [{ name: 'x_total', help: 'ignored', type: 'counter', samples: [{ labels: { a: 'b' }, value: 1 }] }]);
-  t.equal(
-    r.render(),
-    [
-      '# HELP x_total Things\\nwith a newline',
-      '# TYPE x_total counter',
-      'x_total{a="q\\"uo\\\\te\\n"} 3',
-      'x_total{a="b"} 1',
-      '# HELP lat_seconds Latency',
-      '# TYPE lat_seconds histogram',
-      'lat_seconds_bucket{e="p",le="0.1"} 1',
-      'lat_seconds_bucket{e="p",le="1"} 2',
-      'lat_seconds_bucket{e="p",le="+Inf"} 3',
-      'lat_seconds_sum{e="p"} 5.55',
-      'lat_seconds_count{e="p"} 3',
-      '# HELP g G',
-      '# TYPE g gauge',
-      'g +Inf',
-      '',
-    ].join('\n'),
-  );
-  t.throws(() => r.gauge('g', 'again'), /registered twice/);
+t.test('listen_address: host:port, [v6]:port, :port', async (t) => {
   t.same(splitListenAddress('[::1]:9252'), { host: '::1', port: 9252 });
   t.same(splitListenAddress(':0'), { host: '', port: 0 });
   t.throws(() => splitListenAddress('nohost'), /host:port/);

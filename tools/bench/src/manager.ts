@@ -141,7 +141,8 @@ interface Measured {
 
 /** Warm-up, one job alone, then all jobs at once, sampling the manager's memory. */
 async function measure(pid: number, url: string, metrics: () => Promise<string>): Promise<Measured> {
-  const ready = new RegExp(`^fleeting_provisioner_instances\\{[^}]*state="ready"\\} ${INSTANCES}$`, 'm');
+  // Every instance became ready (the readiness histogram counts each once).
+  const ready = new RegExp(`^fleeting_taskscaler_task_instance_readiness_time_seconds_count\\{[^}]*\\} ${INSTANCES}$`, 'm');
   while (!ready.test(await metrics())) await pause(200);
   await pause(2000);
   const idle = usage(pid);
