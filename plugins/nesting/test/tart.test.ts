@@ -95,6 +95,9 @@ t.test('tart hypervisor against the recording tart stand-in', async (t) => {
 
   await t.test('delete: stop then delete', async (t) => {
     await import('node:fs').then((fs) => fs.rmSync(join(tartDir, 'noip')));
+    // back to the default boot_timeout: the 2 s of the previous subtest are short for a loaded machine
+    await client.shutdown();
+    await client.init({});
     const { vm } = await client.create('macos-sonoma-base');
     const n = calls().length;
     await client.delete(vm.id);
