@@ -27,7 +27,7 @@ t.test('register writes a [[runners]] entry, list shows it, verify checks it and
   const a = s.registerRunner({ tokenExpiresAt: '2031-01-02T03:04:05Z' });
   const b = s.registerRunner();
 
-  const reg = await runner(['register', '--config', config, '--url', s.url, '--token', a.token, '--name', 'alpha', '--max-instances', '3', '-n']);
+  const reg = await runner(['register', '--config', config, '--url', s.url, '--token', a.token, '--name', 'alpha', '--plugin', 'local', '--max-instances', '3', '-n']);
   t.equal(reg.code, 0, reg.stderr);
   t.match(reg.stdout, /Runner registered successfully/);
   const text = readFileSync(config, 'utf8');
@@ -36,7 +36,7 @@ t.test('register writes a [[runners]] entry, list shows it, verify checks it and
   t.match(text, /^ {2}token_expires_at = 2031-01-02T03:04:05Z$/m);
   t.match(text, /^ {2}\[runners\.autoscaler\]\n {4}plugin = "local"\n {4}capacity_per_instance = 1\n {4}max_instances = 3$/m);
 
-  const legacy = await runner(['register', '--config', config, '--url', s.url, '--registration-token', s.registrationToken, '--name', 'beta', '--tag-list', 'x,y']);
+  const legacy = await runner(['register', '--config', config, '--url', s.url, '--registration-token', s.registrationToken, '--name', 'beta', '--tag-list', 'x,y', '--plugin', 'local']);
   t.equal(legacy.code, 0, legacy.stderr);
   t.match(readFileSync(config, 'utf8'), /name = "beta"\n {2}url = "[^"]+"\n {2}id = \d+\n {2}token = "t1_/, 'the legacy registration stores the new token');
   const refused = await runner(['register', '--config', config, '--url', s.url, '--token', b.token, '--tag-list', 'x']);

@@ -1,4 +1,4 @@
-import { createLogger, isLogLevel, toRunnerError, type LogLevel } from '@fleetrunner/common';
+import { createLogger, toRunnerError, type LogLevel } from '@fleetrunner/common';
 import { configValidate } from './commands/config-validate.js';
 import { listCommand } from './commands/list.js';
 import { registerCommand } from './commands/register.js';
@@ -9,26 +9,35 @@ import { fleetingCommand } from './commands/fleeting.js';
 import { fleetingConformance } from './commands/fleeting-conformance.js';
 import { processOutput, type Output } from './output.js';
 import { versionBlock } from './version.js';
+import { parseLogLevel, takeGlobalFlags } from './global-flags.js';
+import { SERVICE_COMMANDS, serviceCommand } from './commands/service.js';
+import { unregisterCommand } from './commands/unregister.js';
+import { resetTokenCommand } from './commands/reset-token.js';
+import { runSingleCommand } from './commands/run-single.js';
 
-const USAGE = `Usage: runner <command> [options]
+const USAGE = `Usage: runner [--debug] [--log-level L] [--log-format F] <command> [options]
 
 Commands:
   run [--config F]                the manager: take jobs from GitLab, run them on autoscaled instances
+  run-single --url U --token T    one runner from flags and environment, no config file
   register --url U --token T      add a [[runners]] entry to the config (the token is verified first)
+  unregister (--name N | --url U --token T | --all-runners)   remove runners from GitLab and the config
+  reset-token (--name N | --url U --id I | --all-runners)     new tokens for runners, saved to the config
   verify [--config F] [--delete]  check every runner's token with GitLab
   list [--config F]               the runners of a config file
+  install|uninstall|start|stop|restart|status [--service N]   the systemd service
   exec [--config F] [JOB…]        run a .gitlab-ci.yml's jobs on autoscaled instances (default: local plugin)
   config validate [--config F]    check a config.toml (errors and warnings with file, line and key path)
   fleeting conformance <plugin>   run the fleeting conformance suite against a plugin binary ("local" = embedded)
   fleeting install|list|login|package|publish|bundle   fleeting plugins from OCI registries
   --version                       print version information
 
-Global: --log-level trace|debug|info|warn|error (default warn for one-shot commands)`;
+Global (before the command): --debug (RUNNER_DEBUG), --log-level/-l trace|debug|info|warn|error (LOG_LEVEL; default
+warn for one-shot commands), --log-format runner|text|json (LOG_FORMAT). --config/-c (CONFIG_FILE) after the command.`;
 
-/** Splits `--log-level X` off the arguments. */
-function takeLogLevel(argv: string[]): { level: LogLevel; rest: string[] } {
+/** Splits `--log-level X` given after the command off the arguments (one-shot commands). */
+function takeLogLevel(argv: string[], level: LogLevel): { level: LogLevel; rest: string[] } {
   const rest: string[] = [];
-  let level: LogLevel = 'warn';
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const v = a === '--log-level' ? argv[++i] : a.startsWith('--log-level=') ? a.slice(12) : undefined;
@@ -36,8 +45,7 @@ function takeLogLevel(argv: string[]): { level: LogLevel; rest: string[] } {
       rest.push(a);
       continue;
     }
-    if (!isLogLevel(v)) throw new Error(`--log-level: expected trace, debug, info, warn or error, got ${v}`);
-    level = v;
+    level = parseLogLevel('--log-level', v);
   }
   return { level, rest };
 }
@@ -45,7 +53,9 @@ function takeLogLevel(argv: string[]): { level: LogLevel; rest: string[] } {
 /** Entry point of the `runner` command; returns the process exit code (the bin script sets it). */
 export async function main(argv: string[], io: Output = processOutput): Promise<number> {
   try {
-    const { level, rest } = takeLogLevel(argv);
+    const { globals, rest: afterGlobals } = takeGlobalFlags(argv);
+    if (afterGlobals[0] === 'run') return await runCommand(afterGlobals.slice(1), io, globals);
+    const { level, rest } = takeLogLevel(afterGlobals, globals.level ?? 'warn');
     const logger = createLogger({ level });
     const [cmd, sub, ...args] = rest;
     if (cmd === '--version' || cmd === '-v' || cmd === 'version') {
@@ -54,12 +64,15 @@ export async function main(argv: string[], io: Output = processOutput): Promise<
     }
     if (cmd === 'fleeting' && sub === 'conformance') return await fleetingConformance(args, io, logger);
     if (cmd === 'config' && sub === 'validate') return await configValidate(args, io);
-    if (cmd === 'run') return await runCommand(argv, io);
+    if (cmd === 'run-single') return await runSingleCommand(rest.slice(1), io, globals);
+    if (cmd === 'unregister') return await unregisterCommand(rest.slice(1), io);
+    if (cmd === 'reset-token') return await resetTokenCommand(rest.slice(1), io);
+    if (cmd !== undefined && (SERVICE_COMMANDS as readonly string[]).includes(cmd)) return await serviceCommand(cmd, rest.slice(1), io);
     if (cmd === 'register') return await registerCommand(rest.slice(1), io);
     if (cmd === 'verify') return await verifyCommand(rest.slice(1), io);
     if (cmd === 'list') return await listCommand(rest.slice(1), io);
     if (cmd === 'exec') return await execCommand(rest.slice(1), io, logger);
-    if (cmd === 'fleeting') return await fleetingCommand(sub, args, io);
+    if (cmd === 'fleeting') return await fleetingCommand(rest.slice(1), io);
     if (cmd === undefined || cmd === '--help' || cmd === '-h' || cmd === 'help') {
       io.out(USAGE);
       return cmd === undefined ? 2 : 0;

@@ -2,3 +2,4 @@ export { Manager, logConfigWarnings, type ManagerOptions, type ManagerState, typ
 export { ManagerMetrics } from './manager-metrics.js';
 export { JobGuard } from './job-guard.js';
 export { loadSystemId } from './system-id.js';
+export { TokenRotation, resetRunnerToken, saveRunnerToken, setRunnerTokenKeys, tokenResetAt, type RunnerTokenKeys } from './token-rotation.js';

@@ -14,6 +14,7 @@ import { RunnerState } from './runner-state.js';
 import { runnerKey } from '@fleetrunner/gitlab';
 import { loadSystemId } from './system-id.js';
 import { Workers } from './workers.js';
+import { TokenRotation } from './token-rotation.js';
 
 /** Lifecycle: `running` takes jobs; `draining` (SIGQUIT) lets running jobs finish; `stopping` aborts them. */
 export type ManagerState = 'starting' | 'running' | 'draining' | 'stopping' | 'stopped';
@@ -80,6 +81,7 @@ export class Manager {
   private stopping: Promise<void> | undefined;
   private resolveDone!: (e: ManagerExit) => void;
   private readonly poll: PollContext;
+  private readonly tokenRotation: TokenRotation;
 
   private constructor(private readonly o: ManagerOptions) {
     this.config = o.config;
@@ -108,6 +110,15 @@ export class Manager {
       onBuildEnd: (b) => this.builds.delete(b),
       guard: o.guard ?? new JobGuard(o.logger),
     };
+    this.tokenRotation = new TokenRotation({
+      configFile: o.configFile,
+      clock: this.clock,
+      logger: this.logger,
+      env: o.env,
+      systemId: () => this.systemId,
+      version: o.version,
+      onRotated: () => this.reload(),
+    });
   }
 
   /** Loads the system id, fails jobs a killed predecessor abandoned, serves metrics and starts polling. */
@@ -217,6 +228,7 @@ export class Manager {
       order.push(r);
     }
     this.order = order;
+    this.tokenRotation.update(order.map((r) => r.entry));
   }
 
   private async failOrphansOf(r: RunnerState): Promise<void> {
@@ -300,6 +312,7 @@ export class Manager {
     this.pollStop.abort(new RunnerError('aborted', 'the manager stops taking jobs'));
     this.configTimer?.clear();
     this.configTimer = undefined;
+    await this.tokenRotation.stop();
     await this.feeding;
     await raceAbort(this.workers.idle(), this.finishCtl.signal).catch(() => undefined);
     this.armShutdownTimer();

@@ -66,7 +66,10 @@ export async function resetToken(ctx: RunnerRouteContext, req: IncomingMessage, 
   if (!runner) return sendError(res, 403, '403 Forbidden');
   ctx.store.runners.delete(runner.token);
   runner.token = randomToken('glrt-');
+  if (runner.tokenLifetimeS !== undefined) runner.tokenExpiresAt = new Date(Date.now() + runner.tokenLifetimeS * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
+  runner.tokenResets = (runner.tokenResets ?? 0) + 1;
   ctx.store.runners.set(runner.token, runner);
+  ctx.store.emit('change');
   sendJson(res, 201, { token: runner.token, token_expires_at: runner.tokenExpiresAt });
 }
 

@@ -27,7 +27,9 @@ export interface GitLabStandin {
   /** `X-GitLab-Trace-Update-Interval` sent from now on, seconds. */
   traceUpdateIntervalSeconds: number;
   /** Creates a runner as the GitLab UI does; returns its `glrt-` token and id. */
-  registerRunner(options?: { token?: string; tokenExpiresAt?: string | null; paused?: boolean }): { id: number; token: string };
+  registerRunner(options?: { token?: string; tokenExpiresAt?: string | null; tokenLifetimeS?: number; paused?: boolean }): { id: number; token: string };
+  /** The runner with this id as the stand-in holds it now (its current token after resets). */
+  runnerById(id: number): StandinRunner | undefined;
   /** Queues a job; returns it (its id and token are final). */
   enqueueJob(spec?: JobSpec): StandinJob;
   /**
@@ -181,7 +183,11 @@ export async function startGitLabStandin(options: GitLabStandinOptions = {}): Pr
     registerRunner(o = {}) {
       const r: StandinRunner = store.addRunner(o.token, o.tokenExpiresAt ?? null);
       r.paused = o.paused ?? false;
+      if (o.tokenLifetimeS !== undefined) r.tokenLifetimeS = o.tokenLifetimeS;
       return { id: r.id, token: r.token };
+    },
+    runnerById(id) {
+      return [...store.runners.values()].find((r) => r.id === id);
     },
     enqueueJob(spec = {}) {
       const j = newJob(spec);

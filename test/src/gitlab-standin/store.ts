@@ -10,6 +10,13 @@ export interface StandinRunner {
   token: string;
   /** RFC 3339 or null. */
   tokenExpiresAt: string | null;
+  /**
+   * The token lifetime GitLab gives a reset token (the instance's runner token expiration interval), seconds; a
+   * reset sets `tokenExpiresAt` to now + this. Undefined: a reset keeps `tokenExpiresAt`.
+   */
+  tokenLifetimeS?: number;
+  /** Tokens reset so far (`POST runners/reset_authentication_token`). */
+  tokenResets?: number;
   paused: boolean;
   /** System ids of the managers that contacted GitLab with this token. */
   managers: Set<string>;

@@ -18,8 +18,8 @@ import { installHint } from '@fleetrunner/executor';
 import { builtinPlugins } from '../plugin-path.js';
 
 export const usage = `Usage:
-  runner fleeting install [-c FILE] [--upgrade]      install every runner's [runners.autoscaler] plugin
-  runner fleeting list [-c FILE]                     the installed plugin each runner would use
+  runner fleeting [-c FILE] install [--upgrade]      install every runner's [runners.autoscaler] plugin
+  runner fleeting [-c FILE] list                     the plugin each runner would use (installed or embedded)
   runner fleeting login [--username U] [--password-stdin] [SERVER]
   runner fleeting package [--out dist] (--script FILE [--platform os/arch]… | --binary os/arch=PATH… | --from DIR)
   runner fleeting publish [--dir dist] REGISTRY/REPO/NAME:VERSION
@@ -27,6 +27,7 @@ export const usage = `Usage:
   runner fleeting bundle import --file FILE
   runner fleeting conformance PLUGIN [--config plugin_config.json]
 
+-c/--config (CONFIG_FILE) goes before the subcommand as GitLab Runner takes it; after it is accepted too.
 Plugins install under $FLEETING_PLUGIN_PATH, else ~/.config/fleeting/plugins.`;
 
 function commandIO(io: Output): CommandIO {
@@ -43,14 +44,31 @@ async function pluginsOf(file: string): Promise<PluginUse[]> {
   return result.config.runners.flatMap((r, i) => (r.autoscaler?.plugin ? [{ runner: r.name || `runners[${i}]`, plugin: r.autoscaler.plugin }] : []));
 }
 
-/** `runner fleeting install|list|login|package|publish|bundle`. Returns the exit code. */
-export async function fleetingCommand(sub: string | undefined, args: string[], io: Output): Promise<number> {
+/** Takes `-c FILE`/`--config FILE`/`--config=FILE` off the front of the arguments (the parent command's flag). */
+function takeParentConfig(argv: string[]): { config: string | undefined; rest: string[] } {
+  let config: string | undefined;
+  let i = 0;
+  for (; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '-c' || a === '--config') {
+      config = argv[++i];
+      if (config === undefined) throw new RunnerError('invalid_argument', `${a}: a config file is required`);
+    } else if (a.startsWith('--config=')) config = a.slice(9);
+    else break;
+  }
+  return { config, rest: argv.slice(i) };
+}
+
+/** `runner fleeting [-c FILE] install|list|login|package|publish|bundle`. Returns the exit code. */
+export async function fleetingCommand(argv: string[], io: Output): Promise<number> {
+  const parent = takeParentConfig(argv);
+  const [sub, ...args] = parent.rest;
   const cio = commandIO(io);
   switch (sub) {
     case 'install':
     case 'list': {
       const { values } = parseArgs({ args, options: { config: { type: 'string', short: 'c' }, upgrade: { type: 'boolean' } } });
-      const file = values.config ?? defaultConfigPath();
+      const file = values.config ?? parent.config ?? defaultConfigPath();
       const plugins = await pluginsOf(file);
       if (plugins.length === 0) {
         io.err('No plugins to install, review your runner configuration.');
