@@ -77,6 +77,8 @@ export {
 export { uploadArtifacts, downloadArtifacts, type UploadArtifactsOptions, type DownloadArtifactsOptions } from './artifacts.js';
 export { zipStream, writeZipFile, type ZipEntrySource, type ZipWriterOptions } from './zip-writer.js';
 export { directoryEntries } from './zip-entries.js';
-export { listZip, openZipEntry, extractZip, type ZipEntryInfo, type ExtractResult } from './zip-reader.js';
+export { openZip, listZip, extractZip, type ZipArchive, type ZipEntryInfo, type ExtractResult } from './zip-reader.js';
+export { tarToZipEntries, tarFiles, zipFileToTar, type ZipToTarOptions } from './artifact-archives.js';
+export { artifactSpoolDir, spoolArchive } from './artifact-spool.js';
 export { DEFAULT_MAX_EXTRACTED_BYTES, MAX_LINK_TARGET_BYTES, safeEntryName, checkLinkTarget, tooLarge } from './zip-safety.js';
 export { shortToken, runnerKey } from './short-token.js';

@@ -1,9 +1,10 @@
-import { createReadStream, createWriteStream } from 'node:fs';
-import { lstat, mkdir, open, rm, symlink, utimes, type FileHandle } from 'node:fs/promises';
+import { close, createWriteStream, fstat, open, read } from 'node:fs';
+import { lstat, mkdir, rm, symlink, utimes } from 'node:fs/promises';
 import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import { Readable, Transform, pipeline as pipelineCb } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { crc32, createInflateRaw } from 'node:zlib';
+import * as yauzl from 'yauzl';
 import { RunnerError, throwIfAborted } from '@fleetrunner/common';
 import * as Z from './zip-format.js';
 import { DEFAULT_MAX_EXTRACTED_BYTES, MAX_LINK_TARGET_BYTES, checkLinkTarget, safeEntryName, tooLarge } from './zip-safety.js';
@@ -31,127 +32,157 @@ export interface ExtractResult {
   bytes: number;
 }
 
-function bad(message: string): RunnerError {
-  return new RunnerError('invalid_argument', `reading zip: ${message}`);
+/** An open archive: its members, and a stream of each. {@link ZipArchive.close} when done. */
+export interface ZipArchive {
+  readonly entries: readonly ZipEntryInfo[];
+  /** A stream of the member's uncompressed bytes; fails (naming the member) on a CRC or size mismatch. */
+  openEntry(entry: ZipEntryInfo): Promise<Readable>;
+  close(): void;
 }
 
-async function readAt(fh: FileHandle, position: number, length: number): Promise<Buffer> {
-  const buf = Buffer.alloc(length);
-  const { bytesRead } = await fh.read(buf, 0, length, position);
-  if (bytesRead !== length) throw bad('unexpected end of file');
-  return buf;
+function bad(message: string, cause?: unknown): RunnerError {
+  return new RunnerError('invalid_argument', `reading zip: ${message}`, cause === undefined ? undefined : { cause });
 }
 
-/** Finds the central directory (via the end record, ZIP64 aware): `{ offset, size, count }`. */
-async function locateCentralDirectory(fh: FileHandle, fileSize: number): Promise<{ offset: number; size: number; count: number }> {
-  const tailLen = Math.min(fileSize, 22 + 0xffff);
-  const tail = await readAt(fh, fileSize - tailLen, tailLen);
-  let at = -1;
-  for (let i = tail.length - 22; i >= 0; i--) {
-    if (tail.readUInt32LE(i) === Z.SIG_EOCD) {
-      at = i;
-      break;
+/** yauzl's error as ours: `reading zip: [member: ]problem`, in the words the project's diagnostics use. */
+function fromYauzl(err: Error, member?: string): RunnerError {
+  if (err instanceof RunnerError) return err;
+  let problem = err.message;
+  if (/end of central directory record signature not found/i.test(problem)) problem = 'no end of central directory record (not a zip file?)';
+  else if (/^unexpected EOF$/.test(problem)) problem = 'unexpected end of file';
+  return bad(member === undefined ? problem : `${member}: ${problem}`, err);
+}
+
+function infoOf(e: yauzl.Entry): ZipEntryInfo {
+  // Names as stored (UTF-8 when flagged, else CP437), backslashes kept: safeEntryName judges them, not yauzl.
+  const name = yauzl.getFileNameLowLevel(e.generalPurposeBitFlag, e.fileNameRaw, e.extraFields, true);
+  const mode = e.versionMadeBy >> 8 === Z.MADE_BY_UNIX ? e.externalFileAttributes >>> 16 : 0;
+  const type = mode & Z.S_IFMT;
+  return {
+    name,
+    method: e.compressionMethod,
+    crc32: e.crc32,
+    compressedSize: e.compressedSize,
+    size: e.uncompressedSize,
+    mode,
+    isDirectory: name.endsWith('/') || type === Z.S_IFDIR || (e.externalFileAttributes & 0x10) !== 0,
+    isSymlink: type === Z.S_IFLNK,
+    mtime: e.getLastModDate({ timezone: 'UTC' }),
+    localHeaderOffset: e.relativeOffsetOfLocalHeader,
+  };
+}
+
+/** Small reads (the central directory, local headers) come from one cached block of this size. */
+const READ_BLOCK = 256 * 1024;
+
+/**
+ * The archive file for yauzl, through one file descriptor. yauzl reads the central directory two small reads per
+ * member; served from a cached block, listing 70 000 members takes a few dozen reads instead of 140 000.
+ */
+class BlockReader extends yauzl.RandomAccessReader {
+  private block = { start: 0, data: Buffer.alloc(0) };
+
+  constructor(private readonly fd: number) {
+    super();
+  }
+
+  /** Positional reads on the shared descriptor (an fs.ReadStream would close it when destroyed). */
+  override _readStreamForRange(start: number, end: number): Readable {
+    const fd = this.fd;
+    let at = start;
+    return new Readable({
+      highWaterMark: 64 * 1024,
+      read(size) {
+        const n = Math.min(size, end - at);
+        if (n <= 0) return void this.push(null);
+        const buf = Buffer.allocUnsafe(n);
+        read(fd, buf, 0, n, at, (err, got) => {
+          if (err) return void this.destroy(err);
+          if (got === 0) return void this.destroy(bad('unexpected end of file'));
+          at += got;
+          this.push(buf.subarray(0, got));
+        });
+      },
+    });
+  }
+
+  override read(buffer: Buffer, offset: number, length: number, position: number, callback: (err: Error | null, bytesRead?: number) => void): void {
+    const b = this.block;
+    if (position >= b.start && position + length <= b.start + b.data.length) {
+      b.data.copy(buffer, offset, position - b.start, position - b.start + length);
+      process.nextTick(callback, null, length);
+      return;
     }
+    const data = Buffer.allocUnsafe(Math.max(length, READ_BLOCK));
+    read(this.fd, data, 0, data.length, position, (err, n) => {
+      if (err) return callback(err);
+      this.block = { start: position, data: data.subarray(0, n) };
+      const got = Math.min(n, length);
+      data.copy(buffer, offset, 0, got);
+      callback(null, got);
+    });
   }
-  if (at < 0) throw bad('no end of central directory record (not a zip file?)');
-  let count = tail.readUInt16LE(at + 10);
-  let size = tail.readUInt32LE(at + 12);
-  let offset = tail.readUInt32LE(at + 16);
-  const eocdPos = fileSize - tailLen + at;
-  if (count === Z.MAX_UINT16 || size === Z.MAX_UINT32 || offset === Z.MAX_UINT32) {
-    if (eocdPos < 20) throw bad('ZIP64 locator missing');
-    const loc = await readAt(fh, eocdPos - 20, 20);
-    if (loc.readUInt32LE(0) !== Z.SIG_EOCD64_LOCATOR) throw bad('ZIP64 locator missing');
-    const rec = await readAt(fh, Z.readU64(loc, 8), 56);
-    if (rec.readUInt32LE(0) !== Z.SIG_EOCD64) throw bad('ZIP64 end record missing');
-    count = Z.readU64(rec, 32);
-    size = Z.readU64(rec, 40);
-    offset = Z.readU64(rec, 48);
+
+  override close(callback: (err: Error | null) => void): void {
+    close(this.fd, callback);
   }
-  if (offset + size > fileSize) throw bad('central directory lies beyond the end of the file');
-  return { offset, size, count };
 }
 
-function parseZip64Extra(extra: Buffer, wanted: { usize: boolean; csize: boolean; offset: boolean }): { usize?: number; csize?: number; offset?: number } {
-  for (let p = 0; p + 4 <= extra.length; ) {
-    const id = extra.readUInt16LE(p);
-    const len = extra.readUInt16LE(p + 2);
-    if (id === Z.EXTRA_ZIP64) {
-      const out: { usize?: number; csize?: number; offset?: number } = {};
-      let q = p + 4;
-      for (const k of ['usize', 'csize', 'offset'] as const) {
-        if (!wanted[k]) continue;
-        if (q + 8 > p + 4 + len) throw bad('truncated ZIP64 extra field');
-        out[k] = Z.readU64(extra, q);
-        q += 8;
-      }
-      return out;
-    }
-    p += 4 + len;
+async function openYauzl(file: string): Promise<yauzl.ZipFile> {
+  const fd = await new Promise<number>((resolve, reject) => open(file, 'r', (err, d) => (err ? reject(err) : resolve(d))));
+  try {
+    const size = await new Promise<number>((resolve, reject) => fstat(fd, (err, st) => (err ? reject(err) : resolve(st.size))));
+    return await new Promise<yauzl.ZipFile>((resolve, reject) => {
+      const options = { lazyEntries: true, autoClose: false, decodeStrings: false, validateEntrySizes: false, strictFileNames: true };
+      yauzl.fromRandomAccessReader(new BlockReader(fd), size, options, (err, z) => (err ? reject(fromYauzl(err)) : resolve(z)));
+    });
+  } catch (err) {
+    close(fd, () => undefined);
+    throw err;
   }
-  return {};
+}
+
+/**
+ * Opens the ZIP archive at `file` (yauzl: end records, ZIP64, central directory) and lists its members. Names are
+ * not judged here (see {@link safeEntryName}); sizes are checked as members are read.
+ */
+export async function openZip(file: string): Promise<ZipArchive> {
+  const zip = await openYauzl(file);
+  const raw = new Map<ZipEntryInfo, yauzl.Entry>();
+  try {
+    for await (const e of zip.eachEntry()) {
+      const info = infoOf(e);
+      if (e.isEncrypted()) throw bad(`${info.name}: encrypted members are not supported`);
+      raw.set(info, e);
+    }
+  } catch (err) {
+    zip.close();
+    throw fromYauzl(err as Error);
+  }
+  return {
+    entries: [...raw.keys()],
+    openEntry: async (entry) => {
+      const e = raw.get(entry);
+      if (!e) throw new RangeError(`zip: ${entry.name} is not a member of ${file}`);
+      if (entry.method !== Z.METHOD_STORE && entry.method !== Z.METHOD_DEFLATE) throw bad(`${entry.name}: unsupported compression method ${entry.method}`);
+      const stored = await new Promise<Readable>((resolve, reject) => {
+        zip.openReadStream(e, { decodeFileData: false }, (err, s) => (err ? reject(fromYauzl(err, entry.name)) : resolve(s)));
+      });
+      return checked(entry, stored);
+    },
+    close: () => zip.close(),
+  };
 }
 
 /** Lists the members of the ZIP archive at `file`. */
 export async function listZip(file: string): Promise<ZipEntryInfo[]> {
-  const fh = await open(file, 'r');
-  try {
-    const { size: fileSize } = await fh.stat();
-    const cd = await locateCentralDirectory(fh, fileSize);
-    const buf = await readAt(fh, cd.offset, cd.size);
-    const entries: ZipEntryInfo[] = [];
-    let p = 0;
-    for (let i = 0; i < cd.count; i++) {
-      if (p + 46 > buf.length || buf.readUInt32LE(p) !== Z.SIG_CENTRAL) throw bad(`central directory entry ${i} is corrupt`);
-      const madeBy = buf.readUInt16LE(p + 4) >> 8;
-      const nameLen = buf.readUInt16LE(p + 28);
-      const extraLen = buf.readUInt16LE(p + 30);
-      const commentLen = buf.readUInt16LE(p + 32);
-      const name = buf.toString('utf8', p + 46, p + 46 + nameLen);
-      const extra = buf.subarray(p + 46 + nameLen, p + 46 + nameLen + extraLen);
-      let csize = buf.readUInt32LE(p + 20);
-      let usize = buf.readUInt32LE(p + 24);
-      let offset = buf.readUInt32LE(p + 42);
-      const z = parseZip64Extra(extra, { usize: usize === Z.MAX_UINT32, csize: csize === Z.MAX_UINT32, offset: offset === Z.MAX_UINT32 });
-      usize = z.usize ?? usize;
-      csize = z.csize ?? csize;
-      offset = z.offset ?? offset;
-      const external = buf.readUInt32LE(p + 38);
-      const mode = madeBy === 3 ? external >>> 16 : 0;
-      const type = mode & Z.S_IFMT;
-      entries.push({
-        name,
-        method: buf.readUInt16LE(p + 10),
-        crc32: buf.readUInt32LE(p + 16),
-        compressedSize: csize,
-        size: usize,
-        mode,
-        isDirectory: name.endsWith('/') || type === Z.S_IFDIR || (external & 0x10) !== 0,
-        isSymlink: type === Z.S_IFLNK,
-        mtime: Z.fromDosDateTime(buf.readUInt16LE(p + 12), buf.readUInt16LE(p + 14)),
-        localHeaderOffset: offset,
-      });
-      p += 46 + nameLen + extraLen + commentLen;
-    }
-    return entries;
-  } finally {
-    await fh.close();
-  }
+  const archive = await openZip(file);
+  archive.close();
+  return [...archive.entries];
 }
 
-/** A stream of the entry's uncompressed bytes; fails on a CRC or size mismatch. */
-export async function openZipEntry(file: string, entry: ZipEntryInfo): Promise<Readable> {
-  const fh = await open(file, 'r');
-  let start: number;
-  try {
-    const h = await readAt(fh, entry.localHeaderOffset, 30);
-    if (h.readUInt32LE(0) !== Z.SIG_LOCAL) throw bad(`local header of ${entry.name} is corrupt`);
-    start = entry.localHeaderOffset + 30 + h.readUInt16LE(26) + h.readUInt16LE(28);
-  } finally {
-    await fh.close();
-  }
-  if (entry.method !== Z.METHOD_STORE && entry.method !== Z.METHOD_DEFLATE) throw bad(`${entry.name}: unsupported compression method ${entry.method}`);
-  const raw = entry.compressedSize === 0 ? Readable.from([]) : createReadStream(file, { start, end: start + entry.compressedSize - 1 });
+/** The member's bytes from its stored (maybe deflated) data, with the size checked as they come and the CRC-32 at the end. */
+function checked(entry: ZipEntryInfo, stored: Readable): Readable {
   let crc = 0;
   let size = 0;
   const check = new Transform({
@@ -173,8 +204,8 @@ export async function openZipEntry(file: string, entry: ZipEntryInfo): Promise<R
   const fail = (err: Error | null): void => {
     if (err && !check.destroyed) check.destroy(err);
   };
-  if (entry.method === Z.METHOD_STORE) pipelineCb(raw, check, fail);
-  else pipelineCb(raw, createInflateRaw(), check, fail);
+  if (entry.method === Z.METHOD_STORE) pipelineCb(stored, check, fail);
+  else pipelineCb(stored, createInflateRaw(), check, fail);
   return check.on('error', (err: Error & { code?: string }) => {
     // zlib's own messages ("invalid code lengths set") say nothing of the archive: name the member.
     if (err.code?.startsWith('Z_') && !err.message.startsWith('reading zip')) err.message = `reading zip: ${entry.name}: ${err.message}`;
@@ -195,10 +226,18 @@ function destination(root: string, name: string): string {
   return dest;
 }
 
-async function readAll(stream: Readable): Promise<Buffer> {
+/** The target of symlink member `entry`, read into memory (at most {@link MAX_LINK_TARGET_BYTES}). */
+export async function readLinkTarget(archive: ZipArchive, entry: ZipEntryInfo): Promise<string> {
+  if (entry.size > MAX_LINK_TARGET_BYTES) throw bad(`symlink ${JSON.stringify(entry.name)} has a target of ${entry.size} bytes`);
   const chunks: Buffer[] = [];
-  for await (const c of stream) chunks.push(c as Buffer);
-  return Buffer.concat(chunks);
+  for await (const c of await archive.openEntry(entry)) chunks.push(c as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/** Refuses an archive whose members declare more than `limit` bytes in all, before anything is read. */
+export function checkDeclaredSize(archive: ZipArchive, fileName: string, limit = DEFAULT_MAX_EXTRACTED_BYTES): void {
+  const declared = archive.entries.reduce((n, e) => n + e.size, 0);
+  if (declared > limit) throw tooLarge(`reading zip: ${fileName}`, declared, limit);
 }
 
 /**
@@ -211,10 +250,17 @@ async function readAll(stream: Readable): Promise<Buffer> {
  */
 export async function extractZip(file: string, destDir: string, options: { signal?: AbortSignal; maxBytes?: number } = {}): Promise<ExtractResult> {
   const root = resolve(destDir);
-  const entries = await listZip(file);
-  const declared = entries.reduce((n, e) => n + e.size, 0);
-  const limit = options.maxBytes ?? DEFAULT_MAX_EXTRACTED_BYTES;
-  if (declared > limit) throw tooLarge(`reading zip: ${basename(file)}`, declared, limit);
+  const archive = await openZip(file);
+  try {
+    return await extractEntries(archive, basename(file), root, options);
+  } finally {
+    archive.close();
+  }
+}
+
+async function extractEntries(archive: ZipArchive, fileName: string, root: string, options: { signal?: AbortSignal; maxBytes?: number }): Promise<ExtractResult> {
+  const entries = archive.entries;
+  checkDeclaredSize(archive, fileName, options.maxBytes);
   await mkdir(root, { recursive: true });
   const result: ExtractResult = { files: 0, directories: 0, symlinks: 0, bytes: 0 };
   const links: { dest: string; entry: ZipEntryInfo }[] = [];
@@ -233,14 +279,13 @@ export async function extractZip(file: string, destDir: string, options: { signa
     await ensureDir(root, dirname(dest));
     await rm(dest, { force: true });
     const perm = entry.mode & 0o777 || 0o644;
-    await pipeline(await openZipEntry(file, entry), createWriteStream(dest, { mode: perm, flags: 'wx' }), ...(options.signal ? [{ signal: options.signal }] : []));
+    await pipeline(await archive.openEntry(entry), createWriteStream(dest, { mode: perm, flags: 'wx' }), ...(options.signal ? [{ signal: options.signal }] : []));
     await utimes(dest, entry.mtime, entry.mtime).catch(() => undefined);
     result.files++;
     result.bytes += entry.size;
   }
   for (const { dest, entry } of links) {
-    if (entry.size > MAX_LINK_TARGET_BYTES) throw bad(`symlink ${JSON.stringify(entry.name)} has an invalid target`);
-    const target = (await readAll(await openZipEntry(file, entry))).toString('utf8');
+    const target = await readLinkTarget(archive, entry);
     try {
       checkLinkTarget(safeEntryName(entry.name), target);
     } catch (err) {

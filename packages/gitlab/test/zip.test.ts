@@ -3,8 +3,10 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync, readFileSync, statSync, lstatSync, readlinkSync, existsSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { deflateRawSync, constants as zc } from 'node:zlib';
+import { readTar } from '@fleetrunner/common/tar';
 import { Readable } from 'node:stream';
-import { writeZipFile, listZip, extractZip, directoryEntries, type ZipEntrySource } from '../src/index.js';
+import { writeZipFile, listZip, extractZip, directoryEntries, zipFileToTar, type ZipEntrySource } from '../src/index.js';
 
 const tmp = (): string => mkdtempSync(join(tmpdir(), 'fr-zip-'));
 const sh = (cmd: string, args: string[]): string => execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
@@ -33,7 +35,10 @@ t.test('an archive of files, directories, streams and a symlink reads back with 
   for (const e of entries) t.ok(listing.includes(e.name), `unzip -l lists ${e.name}`);
   t.doesNotThrow(() => sh('unzip', ['-tq', zip]), 'unzip -t finds no CRC errors');
   t.equal(sh('unzip', ['-p', zip, 'out/stream.txt']), 'chunk one\nchunk two\n');
-  t.match(sh('python3', ['-m', 'zipfile', '-l', zip]), /out\/big\.log\s+2025-05-17 10:30:42\s+300000/);
+  // The DOS fields hold local time (as Info-ZIP's zip writes them); the 0x5455 field holds the exact UTC time.
+  const p2 = (n: number): string => String(n).padStart(2, '0');
+  const dos = `${mtime.getFullYear()}-${p2(mtime.getMonth() + 1)}-${p2(mtime.getDate())} ${p2(mtime.getHours())}:${p2(mtime.getMinutes())}:${p2(mtime.getSeconds())}`;
+  t.match(sh('python3', ['-m', 'zipfile', '-l', zip]), new RegExp(`out/big\\.log\\s+${dos}\\s+300000`));
   t.doesNotThrow(() => sh('python3', ['-c', `import zipfile,sys; z=zipfile.ZipFile(sys.argv[1]); bad=z.testzip(); sys.exit(1 if bad else 0)`, zip]), 'Python testzip passes');
   const deflated = sh('python3', ['-c', `import zipfile,sys; print(zipfile.ZipFile(sys.argv[1]).getinfo('out/big.log').compress_type)`, zip]).trim();
   t.equal(deflated, '8', 'files are deflated by default');
@@ -141,4 +146,85 @@ t.test('directory entries walk paths in order, keep links as links, and round-tr
   t.equal(readlinkSync(join(dest, 'build/tool-link')), 'bin/tool');
   t.equal(statSync(join(dest, 'build/bin/tool')).mode & 0o777, 0o755);
   t.equal(readFileSync(join(dest, 'docs/readme.md'), 'utf8'), 'docs');
+});
+
+/**
+ * A ZIP64 archive of one member that declares 4097 MiB (over 4 GiB) of zeros, built field by field: the deflate stream
+ * is one fully flushed block of 1 MiB of zeros repeated (about 4 MB in all), and the central directory carries the
+ * size in its ZIP64 extra field. Its CRC-32 is left 0: only the first megabytes of the member are read.
+ */
+function zip64Member(name: string, mib: number): Buffer {
+  const piece = deflateRawSync(Buffer.alloc(1 << 20), { finishFlush: zc.Z_FULL_FLUSH });
+  const data = Buffer.concat([...Array.from({ length: mib }, () => piece), deflateRawSync(Buffer.alloc(0))]);
+  const size = mib * 2 ** 20;
+  const fname = Buffer.from(name);
+  const local = Buffer.alloc(30);
+  local.writeUInt32LE(0x04034b50, 0);
+  local.writeUInt16LE(45, 4);
+  local.writeUInt16LE(0x0800, 6);
+  local.writeUInt16LE(8, 8);
+  local.writeUInt32LE(0x00210000, 10);
+  local.writeUInt32LE(data.length, 18);
+  local.writeUInt32LE(0xffffffff, 22);
+  local.writeUInt16LE(fname.length, 26);
+  local.writeUInt16LE(20, 28);
+  const localExtra = Buffer.alloc(20);
+  localExtra.writeUInt16LE(0x0001, 0);
+  localExtra.writeUInt16LE(16, 2);
+  localExtra.writeBigUInt64LE(BigInt(size), 4);
+  localExtra.writeBigUInt64LE(BigInt(data.length), 12);
+  const central = Buffer.alloc(46);
+  central.writeUInt32LE(0x02014b50, 0);
+  central.writeUInt16LE((3 << 8) | 45, 4);
+  central.writeUInt16LE(45, 6);
+  central.writeUInt16LE(0x0800, 8);
+  central.writeUInt16LE(8, 10);
+  central.writeUInt32LE(0x00210000, 12);
+  central.writeUInt32LE(data.length, 20);
+  central.writeUInt32LE(0xffffffff, 24);
+  central.writeUInt16LE(fname.length, 28);
+  central.writeUInt16LE(12, 30);
+  central.writeUInt32LE((0o100644 << 16) >>> 0, 38);
+  const centralExtra = Buffer.alloc(12);
+  centralExtra.writeUInt16LE(0x0001, 0);
+  centralExtra.writeUInt16LE(8, 2);
+  centralExtra.writeBigUInt64LE(BigInt(size), 4);
+  const cdOffset = 30 + fname.length + 20 + data.length;
+  const cd = Buffer.concat([central, fname, centralExtra]);
+  const end = Buffer.alloc(22);
+  end.writeUInt32LE(0x06054b50, 0);
+  end.writeUInt16LE(1, 8);
+  end.writeUInt16LE(1, 10);
+  end.writeUInt32LE(cd.length, 12);
+  end.writeUInt32LE(cdOffset, 16);
+  return Buffer.concat([local, fname, localExtra, data, cd, end]);
+}
+
+t.test('a member declaring more than 4 GiB (ZIP64 extra field): listed with its size, refused by the cap, streamed when allowed', async (t) => {
+  const dir = tmp();
+  const zip = join(dir, 'huge.zip');
+  const mib = 4097;
+  const size = mib * 2 ** 20;
+  writeFileSync(zip, zip64Member('zeros.bin', mib));
+  t.ok(statSync(zip).size < 8 * 2 ** 20, `the archive is small (${statSync(zip).size} bytes)`);
+  t.equal(sh('python3', ['-c', `import zipfile,sys; print(zipfile.ZipFile(sys.argv[1]).getinfo('zeros.bin').file_size)`, zip]).trim(), String(size), 'Python reads the ZIP64 size');
+  const [e] = await listZip(zip);
+  t.equal(e?.size, size, 'our reader reads the ZIP64 size');
+  await t.rejects(extractZip(zip, join(dir, 'out')), { code: 'invalid_argument', message: `reading zip: huge.zip expands to ${size} bytes, over the limit of 1073741824 bytes` });
+  t.notOk(existsSync(join(dir, 'out', 'zeros.bin')), 'nothing was written');
+
+  // Allowed: the tar made from it declares the full size and its body streams (the first 8 MiB are read here).
+  const tar = zipFileToTar(zip, { maxBytes: 8 * 2 ** 30 });
+  const got = { size: 0, head: 0 };
+  for await (const { header, body } of readTar(tar, { closeSource: true })) {
+    got.size = header.size;
+    for await (const c of body) {
+      if (c.some((b) => b !== 0)) throw new Error('not zeros');
+      got.head += c.length;
+      if (got.head >= 8 * 2 ** 20) break;
+    }
+    break;
+  }
+  t.equal(got.size, size, 'the tar header carries the size past 4 GiB');
+  t.ok(got.head >= 8 * 2 ** 20, 'the body streams');
 });

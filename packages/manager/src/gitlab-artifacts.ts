@@ -5,9 +5,7 @@ import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import type { Logger } from '@fleetrunner/common';
 import type { ArtifactBackend } from '@fleetrunner/executor';
-import type { ArtifactSpec, GitLabClient, JobCredentials, JobDependency } from '@fleetrunner/gitlab';
-import { zipFileToTar } from './artifact-archives.js';
-import { artifactSpoolDir, spoolArchive } from './artifact-spool.js';
+import { artifactSpoolDir, spoolArchive, zipFileToTar, type ArtifactSpec, type GitLabClient, type JobCredentials, type JobDependency } from '@fleetrunner/gitlab';
 
 /** Options of a {@link GitLabArtifactBackend}. */
 export interface GitLabArtifactOptions {

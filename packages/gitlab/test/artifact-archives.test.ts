@@ -1,13 +1,12 @@
 import t from 'tap';
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { createWriteStream, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { listZip, writeZipFile } from '@fleetrunner/gitlab';
-import { tarFiles, tarToZipEntries, zipFileToTar } from '../src/artifact-archives.js';
-import { tarEnd, tarHeaders, tarPadding } from '@fleetrunner/executor';
+import { writeTar } from '@fleetrunner/common/tar';
+import { listZip, tarFiles, tarToZipEntries, writeZipFile, zipFileToTar, zipStream } from '../src/index.js';
 
 function work(t: { teardown(fn: () => void): void }): string {
   const dir = mkdtempSync(join(tmpdir(), 'run-archives-'));
@@ -19,6 +18,13 @@ function work(t: { teardown(fn: () => void): void }): string {
 function systemTar(dir: string, paths: string[]): Readable {
   const child = spawn('tar', ['-cf', '-', '--no-recursion', ...paths], { cwd: dir, stdio: ['ignore', 'pipe', 'inherit'] });
   return child.stdout;
+}
+
+/** A tar of `members` (file members carry `body`). */
+async function tarOf(members: { name: string; type: 'file' | 'directory' | 'symlink'; mode: number; mtime: Date; body?: Buffer; linkname?: string }[]): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  for await (const c of writeTar(members.map((m) => ({ ...m, size: m.body?.length ?? 0 })))) parts.push(c);
+  return Buffer.concat(parts);
 }
 
 const LONG = `deep/${'d'.repeat(60)}/${'e'.repeat(60)}/file-with-a-long-name.txt`;
@@ -83,12 +89,9 @@ t.test('zipFileToTar removes the downloaded zip when asked, also when the reader
 
 t.test('tarFiles yields the regular files with their bodies; a truncated tar is an error', async (t) => {
   const body = Buffer.from('content\n');
-  const tar = Buffer.concat([
-    tarHeaders({ name: 'd', type: 'directory', mode: 0o755, size: 0, mtime: new Date(0) }),
-    tarHeaders({ name: 'd/f.txt', type: 'file', mode: 0o644, size: body.length, mtime: new Date(0) }),
-    body,
-    tarPadding(body.length),
-    tarEnd(),
+  const tar = await tarOf([
+    { name: 'd', type: 'directory', mode: 0o755, mtime: new Date(0) },
+    { name: 'd/f.txt', type: 'file', mode: 0o644, mtime: new Date(0), body },
   ]);
   const got: [string, string][] = [];
   for await (const f of tarFiles(Readable.from([tar]))) {
@@ -100,22 +103,65 @@ t.test('tarFiles yields the regular files with their bodies; a truncated tar is 
   const truncated = tar.subarray(0, 512 * 2 + 3);
   await t.rejects(async () => {
     for await (const f of tarFiles(Readable.from([truncated]))) for await (const _ of f.body) void _;
-  }, /truncated/);
+  }, { code: 'invalid_argument', message: /reading tar entry "d\/f\.txt": the archive is truncated/, details: { tar: 'truncated' } });
+  await t.rejects(async () => {
+    for await (const f of tarFiles(Readable.from([Buffer.alloc(1024, 0x41)]))) void f;
+  }, { code: 'invalid_argument', message: /not a tar archive/ }, 'a stream that is not a tar says so');
+  const boom = async function* (): AsyncGenerator<Buffer> {
+    yield tar.subarray(0, 512);
+    throw new Error('the instance\'s tar exited with status 2');
+  };
+  await t.rejects(async () => {
+    for await (const f of tarFiles(boom())) for await (const _ of f.body) void _;
+  }, { message: "the instance's tar exited with status 2" }, 'an error of the source passes through as it is');
 });
 
-t.test('tar headers: pax records for long names and link targets, read back by GNU tar', async (t) => {
+t.test('members a reader leaves unread are skipped, and the zip of a tar streams members one at a time', async (t) => {
+  const big = Buffer.alloc(3 << 20, 9);
+  const tar = await tarOf([
+    { name: 'a.bin', type: 'file', mode: 0o644, mtime: new Date(0), body: big },
+    { name: 'b.txt', type: 'file', mode: 0o644, mtime: new Date(0), body: Buffer.from('bee\n') },
+  ]);
+  const names: string[] = [];
+  for await (const f of tarFiles(Readable.from([tar.subarray(0, 4096), tar.subarray(4096)]))) names.push(f.name);
+  t.same(names, ['a.bin', 'b.txt'], 'the unread body of a.bin was skipped');
+
+  // Fed in 64 KiB pieces, the tar is pulled only as the zip writer needs it: never more than a few pieces ahead.
+  let fed = 0;
+  let written = 0;
+  let ahead = 0;
+  const pieces = async function* (): AsyncGenerator<Buffer> {
+    for (let at = 0; at < tar.length; at += 64 * 1024) {
+      fed += Math.min(64 * 1024, tar.length - at);
+      ahead = Math.max(ahead, fed - written);
+      yield tar.subarray(at, at + 64 * 1024);
+    }
+  };
+  const out: Buffer[] = [];
+  for await (const c of zipStream(tarToZipEntries(pieces()), { level: 0 })) {
+    written += c.length;
+    out.push(c);
+  }
+  t.equal(fed, tar.length);
+  t.ok(ahead < 2 << 20, `the tar was read at most ${ahead} bytes ahead of the zip (of ${tar.length})`);
+  const dir = work(t);
+  writeFileSync(join(dir, 'x.zip'), Buffer.concat(out));
+  t.same((await listZip(join(dir, 'x.zip'))).map((e) => [e.name, e.size]), [['a.bin', big.length], ['b.txt', 4]]);
+});
+
+t.test('the tar made from a zip: pax records for long names and link targets, read back by GNU tar', async (t) => {
   const dir = work(t);
   const name = `${'n'.repeat(120)}/${'m'.repeat(90)}.txt`;
   const target = `${'t'.repeat(150)}`;
-  const tar = Buffer.concat([
-    tarHeaders({ name, type: 'file', mode: 0o600, size: 2, mtime: new Date(1_700_000_000_000) }),
-    Buffer.from('hi'),
-    tarPadding(2),
-    tarHeaders({ name: 'l', type: 'symlink', mode: 0o777, size: 0, mtime: new Date(1_700_000_000_000), linkname: target }),
-    tarEnd(),
+  const zip = join(dir, 'long.zip');
+  const mtime = new Date(1_700_000_000_000);
+  await writeZipFile(zip, [
+    { name, data: 'hi', mode: 0o100600, mtime },
+    { name: 'l', symlinkTarget: target, mtime },
   ]);
-  writeFileSync(join(dir, 'x.tar'), tar);
-  const listing = execFileSync('tar', ['-tvf', join(dir, 'x.tar')], { encoding: 'utf8', env: { ...process.env, TZ: 'UTC' } });
+  const tar = join(dir, 'x.tar');
+  await pipeline(zipFileToTar(zip), createWriteStream(tar));
+  const listing = execFileSync('tar', ['-tvf', tar], { encoding: 'utf8', env: { ...process.env, TZ: 'UTC' } });
   t.match(listing, `-rw------- 0/0               2 2023-11-14 22:13 ${name}`);
   t.match(listing, `l -> ${target}`);
 });

@@ -6,8 +6,10 @@ import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip, createGzip } from 'node:zlib';
 import { RunnerError } from '@fleetrunner/common';
-import { listZip, writeZipFile, type ArtifactSpec, type ZipEntrySource } from '@fleetrunner/gitlab';
 import { tarFiles, tarToZipEntries } from './artifact-archives.js';
+import type { ArtifactSpec } from './job-payload.js';
+import { listZip } from './zip-reader.js';
+import { writeZipFile, type ZipEntrySource } from './zip-writer.js';
 
 let spoolDir: Promise<string> | undefined;
 
