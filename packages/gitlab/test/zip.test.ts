@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { deflateRawSync, constants as zc } from 'node:zlib';
 import { readTar } from '@fleetrunner/common/tar';
 import { Readable } from 'node:stream';
-import { writeZipFile, listZip, extractZip, directoryEntries, zipFileToTar, type ZipEntrySource } from '../src/index.js';
+import { writeZipFile, listZip, extractZip, directoryEntries, zipFileToTar, zipStream, type ZipEntrySource } from '../src/index.js';
 
 const tmp = (): string => mkdtempSync(join(tmpdir(), 'fr-zip-'));
 const sh = (cmd: string, args: string[]): string => execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
@@ -227,4 +227,35 @@ t.test('a member declaring more than 4 GiB (ZIP64 extra field): listed with its 
   }
   t.equal(got.size, size, 'the tar header carries the size past 4 GiB');
   t.ok(got.head >= 8 * 2 ** 20, 'the body streams');
+});
+
+t.test('a zip stream abandoned half-way closes the member being read and the entries it was pulling', async (t) => {
+  let closedEntries!: () => void;
+  const entriesClosed = new Promise<void>((resolve) => (closedEntries = resolve));
+  const content = new Readable({ read() {} });
+  content.push(Buffer.alloc(200_000, 1)); // more than one output block; never ended
+  const contentClosed = new Promise<void>((resolve) => content.once('close', () => resolve()));
+  async function* entries(): AsyncGenerator<ZipEntrySource> {
+    try {
+      yield { name: 'first.txt', data: 'one' };
+      yield { name: 'endless.bin', stream: content, method: 'store' };
+      yield { name: 'never.txt', data: 'never' };
+    } finally {
+      closedEntries();
+    }
+  }
+  for await (const chunk of zipStream(entries())) {
+    t.ok(chunk.length > 0);
+    break;
+  }
+  await contentClosed;
+  await entriesClosed;
+  t.ok(content.destroyed, 'the member being read was destroyed');
+});
+
+t.test('bad member names and sizes are refused with the member named', async (t) => {
+  const dir = tmp();
+  await t.rejects(writeZipFile(join(dir, 'a.zip'), [{ name: 'a\\b.txt', data: 'x' }]), { message: /zip: entry "a\\\\b\.txt": not a relative path/ });
+  await t.rejects(writeZipFile(join(dir, 'b.zip'), [{ name: 'ok.txt', data: 'x', size: 5 }]), { message: /zip: entry "ok\.txt": holds 1 bytes, not the 5 given/ });
+  await t.rejects(writeZipFile(join(dir, 'c.zip'), [{ name: 's.bin', stream: Readable.from([Buffer.from('abc')]), size: 5 }]), { message: /zip: entry "s\.bin": / });
 });
