@@ -95,6 +95,14 @@ t.test('qemu hypervisor', { skip: noQemu }, async (t) => {
     t.equal(del.status, GrpcStatus.NOT_FOUND);
   });
 
+  await t.test('a Create the caller gives up on (its deadline passes) leaves no QEMU', async (t) => {
+    const err = (await client.create('nossh', undefined, { timeoutMs: 1500 }).catch((e: unknown) => e)) as NestingError;
+    t.equal(err.status, GrpcStatus.DEADLINE_EXCEEDED);
+    await waitFor(() => qemuPids(stateDir).length === 0, { what: 'the abandoned VM\'s QEMU to end' });
+    await waitFor(() => readdirSync(join(stateDir, 'vms')).length === 0, { what: 'its state to be removed' });
+    t.same(await client.list(), []);
+  });
+
   await t.test('a VM that never serves SSH: DeadlineExceeded within boot_timeout, no QEMU left', async (t) => {
     await client.shutdown();
     await client.init({ boot_timeout: '3s', accel: 'tcg' });

@@ -5,16 +5,25 @@
 # command line keeps Dropbear from starting (the tests' image whose VM never serves SSH).
 #
 # usage: build.sh [CACHE_ROOT]   (default $NESTING_IMAGE_CACHE, else ${XDG_CACHE_HOME:-~/.cache}/fleetrunner/nesting-image)
-# Prints the image directory. Cached: the output lives under a key made of this script's hash and the package
-# versions, so it is built once; a second run only prints the path. Needs dpkg-deb, apt-get (apt lists; as root it
+# Prints the image directory. Cached: the output lives under this script's hash, so it is built once and a second
+# run only prints the path, without asking apt anything (the package versions used are in packages.txt). Needs dpkg-deb, apt-get (apt lists; as root it
 # runs `apt-get update` when they are missing), ssh-keygen, gzip, flock.
 set -euo pipefail
 cache_root=${1:-${NESTING_IMAGE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/fleetrunner/nesting-image}}
 mkdir -p "$cache_root"
 script_hash=$(sha256sum "$0" | cut -c1-12)
 
+out="$cache_root/$script_hash/guest"
+if [ -f "$out/image.json" ]; then
+  echo "$out"
+  exit 0
+fi
 exec 9>"$cache_root/.lock"
 flock 9
+if [ -f "$out/image.json" ]; then
+  echo "$out"
+  exit 0
+fi
 
 version_of() { apt-cache show --no-all-versions "$1" 2>/dev/null | awk '/^Version:/{print $2; exit}'; }
 kernel_pkg() { apt-cache depends linux-image-cloud-amd64 2>/dev/null | awk '/Depends: linux-image-[0-9]/{print $2; exit}'; }
@@ -32,12 +41,6 @@ for p in "${pkgs[@]}"; do
   [ -n "$v" ] || { echo "build.sh: no version of $p in the apt lists" >&2; exit 1; }
   pinned+=("$p=$v")
 done
-key=$(printf '%s\n' "$script_hash" "${pinned[@]}" | sha256sum | cut -c1-16)
-out="$cache_root/$key/guest"
-if [ -f "$out/image.json" ]; then
-  echo "$out"
-  exit 0
-fi
 
 work=$(mktemp -d "$cache_root/.build-XXXXXX")
 trap 'rm -rf "$work"' EXIT
@@ -117,6 +120,6 @@ cat > "$work/guest/image.json" <<JSON
 }
 JSON
 printf '%s\n' "${pinned[@]}" > "$work/guest/packages.txt"
-mkdir -p "$cache_root/$key"
+mkdir -p "$cache_root/$script_hash"
 mv "$work/guest" "$out"
 echo "$out"
