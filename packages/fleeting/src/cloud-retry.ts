@@ -26,6 +26,28 @@ export interface CloudErrors {
   describe(err: unknown): Record<string, unknown>;
 }
 
+/** What {@link shapedErrors} needs of a cloud whose errors narrow to one shape with the server's wait. */
+export interface ErrorShapeReading<S> {
+  throttled(s: S): boolean;
+  transient(s: S): boolean;
+  wrap: CloudErrors['wrap'];
+  /** The error in the debug log line of a retry. */
+  text(s: S): string;
+}
+
+/** {@link CloudErrors} of cloud `name` from `shape`, which narrows an error once; the rest read the shape. */
+export function shapedErrors<S extends { retryAfterMs?: number | undefined }>(name: string, shape: (err: unknown) => S, reading: ErrorShapeReading<S>): CloudErrors {
+  return {
+    name,
+    classify: (err) => {
+      const s = shape(err);
+      return { throttled: reading.throttled(s), transient: reading.transient(s), retryAfterMs: s.retryAfterMs };
+    },
+    wrap: reading.wrap,
+    describe: (err) => ({ error: reading.text(shape(err)) }),
+  };
+}
+
 /** Options of {@link retryCloudCall}. */
 export interface CloudRetryOptions {
   policy: CloudRetryPolicy;

@@ -1,5 +1,5 @@
-import { RunnerError, throwIfAborted, toRunnerError, type Logger } from '@fleetrunner/common';
-import type { DecreaseResult, IncreaseResult, InstanceState } from './types.js';
+import { Limiter, RunnerError, throwIfAborted, toRunnerError, type Logger } from '@fleetrunner/common';
+import type { DecreaseResult, IncreaseResult, InstanceState, InstanceStatus } from './types.js';
 
 /**
  * The life of a plugin's instance group: new → ready (init done, with the client it talks through) → shut down.
@@ -8,6 +8,8 @@ import type { DecreaseResult, IncreaseResult, InstanceState } from './types.js';
 export class GroupLifecycle<Api> {
   #state: 'new' | 'ready' | 'shutdown' = 'new';
   #api: Api | undefined;
+  /** Serializes size changes (increase, decrease), which read and change the group's size. */
+  readonly #resizes = new Limiter(1);
 
   /** Throws unless init may run now (the first init, signal not aborted). */
   starting(signal: AbortSignal | undefined): void {
@@ -27,6 +29,12 @@ export class GroupLifecycle<Api> {
     if (this.#state === 'new') throw new RunnerError('invalid_argument', 'instance group: init has not been called');
     if (this.#state === 'shutdown' || this.#api === undefined) throw new RunnerError('unavailable', 'instance group: shut down');
     return this.#api;
+  }
+
+  /** Runs `change` with the ready group's client, one size change (increase, decrease) at a time; throws like {@link ready}. */
+  resize<T>(signal: AbortSignal | undefined, change: (api: Api) => Promise<T>): Promise<T> {
+    const api = this.ready(signal);
+    return this.#resizes.run(() => change(api));
   }
 
   get isShutDown(): boolean {
@@ -63,34 +71,57 @@ export function heartbeatFromKnown(known: ReadonlyMap<string, KnownInstance>, id
   if (k.state !== 'running') throw new RunnerError('instance_unhealthy', `instance ${id} is ${k.state}`);
 }
 
-/** How {@link increaseCapacity} reads and sets a group's size. */
-export interface CapacityControl {
+/** Instances the last update knew (`before`) that are gone from `next` (deleted, also out of band): each reported `deleted` once. */
+export function vanished(before: ReadonlyMap<string, KnownInstance>, next: ReadonlyMap<string, unknown>): InstanceStatus[] {
+  const out: InstanceStatus[] = [];
+  for (const [id, k] of before) if (!next.has(id) && k.state !== 'deleted') out.push({ id, state: 'deleted' });
+  return out;
+}
+
+/** How {@link increaseCapacity} reads and sets a group's size through the group's client `Api`. */
+export interface CapacityControl<Api> {
   /** The size asked for now and the largest allowed; throws when the group is gone. */
-  read(): Promise<{ current: number; max: number }>;
-  set(target: number): Promise<void>;
+  read(api: Api, signal: AbortSignal | undefined): Promise<{ current: number; max: number }>;
+  set(api: Api, target: number, signal: AbortSignal | undefined): Promise<void>;
   /** Names the limit for the partial-grant error: `the largest group size 1000 (target size was 998)`. */
   limit(max: number, current: number): string;
 }
 
 /**
- * Raises a group's size by `delta` up to its largest size: all of it, part of it (a `no_capacity` error saying how
- * many were over `limit`), or nothing (the failure wrapped with "increasing by N"). Warnings go to `logger`.
+ * Raises a group's size by `delta` (nothing for `delta` ≤ 0) up to its largest size, one size change at a time:
+ * all of it, part of it (a `no_capacity` error saying how many were over `limit`), or nothing (the failure wrapped
+ * with "increasing by N"). Warnings go to `logger`.
  */
-export async function increaseCapacity(delta: number, logger: Logger, control: CapacityControl): Promise<IncreaseResult> {
-  try {
-    const { current, max } = await control.read();
-    const target = Math.min(current + delta, max);
-    const granted = Math.max(0, target - current);
-    if (granted > 0) await control.set(target);
-    if (granted === delta) return { succeeded: granted };
-    const error = new RunnerError('no_capacity', `increasing by ${delta}: ${delta - granted} instance(s) over ${control.limit(max, current)}`);
-    logger.warn('increase partly granted', { requested: delta, succeeded: granted, max_size: max });
-    return { succeeded: granted, error };
-  } catch (err) {
-    const error = RunnerError.wrap(`increasing by ${delta}`, err);
-    logger.warn('increase failed', { requested: delta, error: error.message });
-    return { succeeded: 0, error };
+export function increaseCapacity<Api>(delta: number, life: GroupLifecycle<Api>, signal: AbortSignal | undefined, logger: Logger, control: CapacityControl<Api>): Promise<IncreaseResult> {
+  if (delta <= 0) {
+    life.ready(signal);
+    return Promise.resolve({ succeeded: 0 });
   }
+  return life.resize(signal, async (api) => {
+    try {
+      const { current, max } = await control.read(api, signal);
+      const target = Math.min(current + delta, max);
+      const granted = Math.max(0, target - current);
+      if (granted > 0) await control.set(api, target, signal);
+      if (granted === delta) return { succeeded: granted };
+      const error = new RunnerError('no_capacity', `increasing by ${delta}: ${delta - granted} instance(s) over ${control.limit(max, current)}`);
+      logger.warn('increase partly granted', { requested: delta, succeeded: granted, max_size: max });
+      return { succeeded: granted, error };
+    } catch (err) {
+      const error = RunnerError.wrap(`increasing by ${delta}`, err);
+      logger.warn('increase failed', { requested: delta, error: error.message });
+      return { succeeded: 0, error };
+    }
+  });
+}
+
+/** Runs a decrease of `ids` with the ready group's client, one size change at a time; an empty one succeeds at once. */
+export function decreaseGroup<Api>(ids: readonly string[], life: GroupLifecycle<Api>, signal: AbortSignal | undefined, change: (api: Api) => Promise<DecreaseResult>): Promise<DecreaseResult> {
+  if (ids.length === 0) {
+    life.ready(signal);
+    return Promise.resolve({ succeeded: [] });
+  }
+  return life.resize(signal, change);
 }
 
 /** A decrease sorted by what the last update knew: ids not known (failures), already going (succeeded), to delete. */

@@ -34,13 +34,24 @@ export { SupervisedInstanceGroup, runSupervisedPlugin, type SupervisedPluginOpti
 export * from './conformance/index.js';
 export { generateEd25519, publicKeyLineOf, type SshKeyPair } from './ssh-keys.js';
 export { pluginConfigObject, readStringKeys, checkForm, throwConfigProblems, type StringKeysSpec, type StringKeysRead } from './plugin-config.js';
-export { retryCloudCall, wrapCloudError, type CloudRetryPolicy, type CloudErrors, type CloudRetryOptions, type CloudErrorText } from './cloud-retry.js';
+export {
+  retryCloudCall,
+  wrapCloudError,
+  shapedErrors,
+  type CloudRetryPolicy,
+  type CloudErrors,
+  type CloudRetryOptions,
+  type CloudErrorText,
+  type ErrorShapeReading,
+} from './cloud-retry.js';
 export { packageVersion } from './package-version.js';
 export {
   GroupLifecycle,
   knownInstance,
   heartbeatFromKnown,
+  vanished,
   increaseCapacity,
+  decreaseGroup,
   planDecrease,
   decreaseOutcome,
   type KnownInstance,

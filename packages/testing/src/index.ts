@@ -5,3 +5,20 @@ export { startSshd, type StartSshdOptions, type SshdHandle } from './sshd.js';
 export { killTree, killAll, descendants, localInstancePid } from './process-tree.js';
 export { sshConnect, sshExec, connectConfigOf, type ExecResult } from './ssh-client.js';
 export { generateEd25519 } from './ed25519.js';
+export { untilUpdate, runningInstances } from './instance-group.js';
+export {
+  REPO_ROOT,
+  RUNNER_BIN,
+  EXAMPLE_PIPELINE,
+  runRunner,
+  runnerExec,
+  runnerConformance,
+  autoscalerToml,
+  victimProject,
+  pipelineSucceeded,
+  throttlingStorm,
+  type Asserts,
+  type RunnerRun,
+  type AutoscalerTomlSpec,
+  type VictimProject,
+} from './runner-cli.js';

@@ -1,5 +1,5 @@
-import { Limiter, RunnerError, mapSettled, nullLogger, systemClock, type Clock, type Logger } from '@fleetrunner/common';
-import { GroupLifecycle, decreaseOutcome, heartbeatFromKnown, increaseCapacity, knownInstance } from '@fleetrunner/fleeting';
+import { RunnerError, mapSettled, nullLogger, systemClock, type Clock, type Logger } from '@fleetrunner/common';
+import { GroupLifecycle, decreaseGroup, decreaseOutcome, heartbeatFromKnown, increaseCapacity, knownInstance, vanished, type CapacityControl } from '@fleetrunner/fleeting';
 import type { CallOptions, ConnectInfo, ConnectorConfig, DecreaseResult, IncreaseResult, InitSettings, InstanceGroup, InstanceState, InstanceStatus, ProviderInfo } from '@fleetrunner/fleeting';
 import { AwsApi, type Ec2View } from './aws-api.js';
 import { awsErrorShape } from './aws-errors.js';
@@ -39,6 +39,19 @@ interface Known {
 /** Concurrent TerminateInstanceInAutoScalingGroup calls of one decrease. */
 const DECREASE_CONCURRENCY = 4;
 
+/** An Auto Scaling group's desired capacity, up to its MaxSize. */
+function desiredCapacity(name: string): CapacityControl<AwsApi> {
+  return {
+    read: async (api, signal) => {
+      const group = await api.describeGroup(name, signal);
+      if (!group) throw new RunnerError('not_found', `auto scaling group "${name}" no longer exists`);
+      return { current: group.desiredCapacity, max: group.maxSize };
+    },
+    set: (api, target, signal) => api.setDesiredCapacity(name, target, signal),
+    limit: (max, current) => `the group's MaxSize ${max} (desired capacity was ${current})`,
+  };
+}
+
 /**
  * An instance group over an AWS EC2 Auto Scaling group: capacity through SetDesiredCapacity and
  * TerminateInstanceInAutoScalingGroup, states from DescribeAutoScalingGroups and DescribeInstances, logins through
@@ -57,8 +70,6 @@ export class AwsInstanceGroup implements InstanceGroup {
   private loginKey: { privateKey: Uint8Array; publicLine: string } | undefined;
   private known = new Map<string, Known>();
   private readonly passwords = new Map<string, string>();
-  /** Serializes increase and decrease, which read and change the desired capacity. */
-  private readonly mutate = new Limiter(1);
 
   constructor(private readonly options: AwsInstanceGroupOptions = {}) {
     this.clock = options.clock ?? systemClock;
@@ -124,32 +135,18 @@ export class AwsInstanceGroup implements InstanceGroup {
       out.push({ id: i.id, state });
     }
     // An instance that left the group between two updates (its termination finished) is reported gone once.
-    for (const [id, k] of this.known) if (!next.has(id) && k.state !== 'deleted') out.push({ id, state: 'deleted' });
+    out.push(...vanished(this.known, next));
     for (const id of this.passwords.keys()) if (!next.has(id)) this.passwords.delete(id);
     this.known = next;
     return out;
   }
 
   async increase(delta: number, options: CallOptions = {}): Promise<IncreaseResult> {
-    const api = this.ready(options.signal);
-    if (delta <= 0) return { succeeded: 0 };
-    return this.mutate.run(() =>
-      increaseCapacity(delta, this.logger, {
-        read: async () => {
-          const group = await api.describeGroup(this.config.name, options.signal);
-          if (!group) throw new RunnerError('not_found', `auto scaling group "${this.config.name}" no longer exists`);
-          return { current: group.desiredCapacity, max: group.maxSize };
-        },
-        set: (target) => api.setDesiredCapacity(this.config.name, target, options.signal),
-        limit: (max, current) => `the group's MaxSize ${max} (desired capacity was ${current})`,
-      }),
-    );
+    return increaseCapacity(delta, this.life, options.signal, this.logger, desiredCapacity(this.config.name));
   }
 
   async decrease(ids: readonly string[], options: CallOptions = {}): Promise<DecreaseResult> {
-    const api = this.ready(options.signal);
-    if (ids.length === 0) return { succeeded: [] };
-    return this.mutate.run(async () => {
+    return decreaseGroup(ids, this.life, options.signal, async (api) => {
       const results = await mapSettled(ids, DECREASE_CONCURRENCY, async (id) => {
         const k = this.known.get(id);
         if (!k) throw new RunnerError('instance_not_found', `${id}: not an instance of ${this.where()}`);

@@ -1,6 +1,6 @@
 import type { TokenCredential } from '@azure/identity';
-import { Limiter, RunnerError, nullLogger, systemClock, toRunnerError, type Clock, type Logger } from '@fleetrunner/common';
-import { GroupLifecycle, decreaseOutcome, heartbeatFromKnown, increaseCapacity, knownInstance, planDecrease } from '@fleetrunner/fleeting';
+import { RunnerError, nullLogger, systemClock, toRunnerError, type Clock, type Logger } from '@fleetrunner/common';
+import { GroupLifecycle, decreaseGroup, decreaseOutcome, heartbeatFromKnown, increaseCapacity, knownInstance, planDecrease, vanished, type CapacityControl } from '@fleetrunner/fleeting';
 import type { CallOptions, ConnectInfo, ConnectorConfig, DecreaseResult, IncreaseResult, InitSettings, InstanceGroup, InstanceState, InstanceStatus, ProviderInfo } from '@fleetrunner/fleeting';
 import { AzureApi, type VmAddresses } from './azure-api.js';
 import { azureEndpoints } from './cloud-endpoints.js';
@@ -35,6 +35,19 @@ interface Known {
   vm: VmView;
 }
 
+/** A scale set's capacity (`sku.capacity`), up to the largest scale set size. */
+function scaleSetCapacity(name: string): CapacityControl<AzureApi> {
+  return {
+    read: async (api, signal) => {
+      const ss = await api.getScaleSet(signal);
+      if (!ss) throw new RunnerError('not_found', `scale set "${name}" no longer exists`);
+      return { current: ss.capacity, max: MAX_SCALE_SET_SIZE };
+    },
+    set: (api, target, signal) => api.setCapacity(target, signal),
+    limit: (max, current) => `the largest scale set size ${max} (capacity was ${current})`,
+  };
+}
+
 /**
  * An instance group over an Azure Virtual Machine Scale Set in Uniform orchestration: capacity through `sku.capacity`
  * and deleteInstances, states from the scale set's VMs and their instance views, addresses from the VMs' network
@@ -51,8 +64,6 @@ export class AzureInstanceGroup implements InstanceGroup {
   private known = new Map<string, Known>();
   /** Addresses per VM (by vmId: a VM made again is read again). */
   private readonly addresses = new Map<string, VmAddresses>();
-  /** Serializes increase and decrease, which read and change the capacity. */
-  private readonly mutate = new Limiter(1);
   private adminUsername = '';
 
   constructor(private readonly options: AzureInstanceGroupOptions = {}) {
@@ -140,7 +151,7 @@ export class AzureInstanceGroup implements InstanceGroup {
       out.push({ id: vm.name, state });
     }
     // A VM that left the scale set between two updates (deleted, also out of band) is reported gone once.
-    for (const [name, k] of this.known) if (!next.has(name) && k.state !== 'deleted') out.push({ id: name, state: 'deleted' });
+    out.push(...vanished(this.known, next));
     const live = new Set(vms.map((v) => v.vmId));
     for (const vmId of this.addresses.keys()) if (!live.has(vmId)) this.addresses.delete(vmId);
     this.known = next;
@@ -148,25 +159,11 @@ export class AzureInstanceGroup implements InstanceGroup {
   }
 
   async increase(delta: number, options: CallOptions = {}): Promise<IncreaseResult> {
-    const api = this.ready(options.signal);
-    if (delta <= 0) return { succeeded: 0 };
-    return this.mutate.run(() =>
-      increaseCapacity(delta, this.logger, {
-        read: async () => {
-          const ss = await api.getScaleSet(options.signal);
-          if (!ss) throw new RunnerError('not_found', `scale set "${this.config.name}" no longer exists`);
-          return { current: ss.capacity, max: MAX_SCALE_SET_SIZE };
-        },
-        set: (target) => api.setCapacity(target, options.signal),
-        limit: (max, current) => `the largest scale set size ${max} (capacity was ${current})`,
-      }),
-    );
+    return increaseCapacity(delta, this.life, options.signal, this.logger, scaleSetCapacity(this.config.name));
   }
 
   async decrease(ids: readonly string[], options: CallOptions = {}): Promise<DecreaseResult> {
-    const api = this.ready(options.signal);
-    if (ids.length === 0) return { succeeded: [] };
-    return this.mutate.run(async () => {
+    return decreaseGroup(ids, this.life, options.signal, async (api) => {
       const { succeeded, failures, send: names } = planDecrease(ids, this.known, this.where());
       const send = new Map(names.map((id) => [this.known.get(id)!.vm.instanceId, id]));
       const batch = async (instanceIds: string[]): Promise<void> => {

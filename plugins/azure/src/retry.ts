@@ -1,4 +1,4 @@
-import { retryCloudCall, type CloudErrors, type CloudRetryOptions, type CloudRetryPolicy } from '@fleetrunner/fleeting';
+import { retryCloudCall, shapedErrors, type CloudRetryOptions, type CloudRetryPolicy } from '@fleetrunner/fleeting';
 import { azureErrorShape, isRateLimited, isTransient, wrapAzureError } from './azure-errors.js';
 
 /** How Azure calls are retried ({@link CloudRetryPolicy}). */
@@ -10,18 +10,7 @@ export type RetryPolicy = CloudRetryPolicy;
  */
 export const DEFAULT_RETRY: RetryPolicy = { throttledAttempts: 8, transientAttempts: 3, baseDelayMs: 250, maxDelayMs: 8000, maxRetryAfterMs: 60_000 };
 
-const AZURE_ERRORS: CloudErrors = {
-  name: 'azure',
-  classify: (err) => {
-    const s = azureErrorShape(err);
-    return { throttled: isRateLimited(s), transient: isTransient(s), retryAfterMs: s.retryAfterMs };
-  },
-  wrap: wrapAzureError,
-  describe: (err) => {
-    const s = azureErrorShape(err);
-    return { error: `${s.status ?? ''} ${s.code}: ${s.message}` };
-  },
-};
+const AZURE_ERRORS = shapedErrors('azure', azureErrorShape, { throttled: isRateLimited, transient: isTransient, wrap: wrapAzureError, text: (s) => `${s.status ?? ''} ${s.code}: ${s.message}` });
 
 /**
  * Runs one Azure call through the cloud plugins' retry loop ({@link retryCloudCall}, ARM's Retry-After when longer

@@ -3,9 +3,11 @@
 // it: the service principal in AZURE_* variables, the endpoint overrides, the stand-in's CA.
 import { rootCertificates } from 'node:tls';
 import { createLogger, textSink } from '@fleetrunner/common';
-import { defaultConnectorConfig, type ConnectorConfig, type InstanceGroup, type InstanceStatus } from '@fleetrunner/fleeting';
+import { defaultConnectorConfig, type ConnectorConfig } from '@fleetrunner/fleeting';
 import { startAzureStandin, type AzureStandin, type AzureStandinOptions, type ScaleSetSpec } from '@fleetrunner/azure-standin';
-import { waitFor, type Teardownable } from '@fleetrunner/testing';
+import type { Teardownable } from '@fleetrunner/testing';
+
+export { runningInstances, untilUpdate } from '@fleetrunner/testing';
 import { AzureInstanceGroup, type AzureInstanceGroupOptions } from '../src/index.js';
 
 /** VMs listen on port 22 as root; elsewhere on an unprivileged port. */
@@ -62,22 +64,6 @@ export async function azureGroup(
   return group;
 }
 
-/** Polls update() until `done` holds; returns that list. */
-export function untilUpdate(group: InstanceGroup, done: (list: InstanceStatus[]) => boolean, what: string, timeoutMs = 20_000): Promise<InstanceStatus[]> {
-  return waitFor(async () => {
-    const list = await group.update();
-    return done(list) ? list : undefined;
-  }, { what, timeoutMs });
-}
-
-/** Increases by `n` and waits until that many new instances run; returns their ids. */
-export async function runningInstances(group: InstanceGroup, n: number): Promise<string[]> {
-  const before = new Set((await group.update()).map((s) => s.id));
-  const r = await group.increase(n);
-  if (r.succeeded !== n) throw new Error(`increase(${n}) succeeded ${r.succeeded}: ${r.error?.message}`);
-  const list = await untilUpdate(group, (l) => l.filter((s) => !before.has(s.id) && s.state === 'running').length === n, `${n} new instances running`);
-  return list.filter((s) => !before.has(s.id) && s.state === 'running').map((s) => s.id);
-}
 
 /** Calls of one API operation (`compute:virtualMachineScaleSets.update`…) the stand-in received so far. */
 export function callsOf(s: AzureStandin, operation: string): number {

@@ -1,9 +1,10 @@
 import { readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { Limiter, RunnerError, mapSettled, nullLogger, systemClock, toRunnerError, type Clock, type Logger } from '@fleetrunner/common';
+import { RunnerError, mapSettled, nullLogger, systemClock, toRunnerError, type Clock, type Logger } from '@fleetrunner/common';
 import {
   GroupLifecycle,
+  decreaseGroup,
   decreaseOutcome,
   generateEd25519,
   heartbeatFromKnown,
@@ -11,7 +12,9 @@ import {
   knownInstance,
   planDecrease,
   publicKeyLineOf,
+  vanished,
   type CallOptions,
+  type CapacityControl,
   type ConnectInfo,
   type ConnectorConfig,
   type DecreaseResult,
@@ -72,6 +75,19 @@ function expandHome(path: string, env: NodeJS.ProcessEnv): string {
   return path === '~' || path.startsWith('~/') ? join(env.HOME || homedir(), path.slice(1)) : path;
 }
 
+/** A managed instance group's target size, up to the largest zonal group. */
+function targetSize(name: string): CapacityControl<GceApi> {
+  return {
+    read: async (api, signal) => {
+      const group = await api.getGroup(signal);
+      if (!group) throw new RunnerError('not_found', `instance group "${name}" no longer exists`);
+      return { current: group.targetSize, max: MAX_GROUP_SIZE };
+    },
+    set: (api, target, signal) => api.resize(target, signal),
+    limit: (max, current) => `the largest group size ${max} (target size was ${current})`,
+  };
+}
+
 /**
  * An instance group over a Compute Engine zonal managed instance group: capacity through resize and
  * deleteInstances, states from listManagedInstances, logins through a key in the instance's `ssh-keys` metadata.
@@ -88,8 +104,6 @@ export class GceInstanceGroup implements InstanceGroup {
   private loginKey: { privateKey: Uint8Array; publicLine: string } | undefined;
   private known = new Map<string, Known>();
   private readonly reached = new Map<string, Reached>();
-  /** Serializes increase and decrease, which read and change the target size. */
-  private readonly mutate = new Limiter(1);
   /** Serializes key pushes per instance (setMetadata needs the current fingerprint). */
   private readonly pushes = new Map<string, Promise<Reached>>();
 
@@ -170,32 +184,18 @@ export class GceInstanceGroup implements InstanceGroup {
       out.push({ id: m.name, state });
     }
     // A member that left the group between two updates is reported gone once.
-    for (const [name, k] of this.known) if (!next.has(name) && k.state !== 'deleted') out.push({ id: name, state: 'deleted' });
+    out.push(...vanished(this.known, next));
     for (const name of this.reached.keys()) if (!next.has(name)) this.reached.delete(name);
     this.known = next;
     return out;
   }
 
   async increase(delta: number, options: CallOptions = {}): Promise<IncreaseResult> {
-    const api = this.ready(options.signal);
-    if (delta <= 0) return { succeeded: 0 };
-    return this.mutate.run(() =>
-      increaseCapacity(delta, this.logger, {
-        read: async () => {
-          const group = await api.getGroup(options.signal);
-          if (!group) throw new RunnerError('not_found', `instance group "${this.config.name}" no longer exists`);
-          return { current: group.targetSize, max: MAX_GROUP_SIZE };
-        },
-        set: (target) => api.resize(target, options.signal),
-        limit: (max, current) => `the largest group size ${max} (target size was ${current})`,
-      }),
-    );
+    return increaseCapacity(delta, this.life, options.signal, this.logger, targetSize(this.config.name));
   }
 
   async decrease(ids: readonly string[], options: CallOptions = {}): Promise<DecreaseResult> {
-    const api = this.ready(options.signal);
-    if (ids.length === 0) return { succeeded: [] };
-    return this.mutate.run(async () => {
+    return decreaseGroup(ids, this.life, options.signal, async (api) => {
       const { succeeded, failures, send } = planDecrease(ids, this.known, this.where());
       if (send.length > 0) {
         try {

@@ -1,4 +1,4 @@
-import { retryCloudCall, type CloudErrors, type CloudRetryOptions, type CloudRetryPolicy } from '@fleetrunner/fleeting';
+import { retryCloudCall, shapedErrors, type CloudRetryOptions, type CloudRetryPolicy } from '@fleetrunner/fleeting';
 import { gceErrorShape, isRateLimited, isTransient, wrapGceError } from './gce-errors.js';
 
 /** How Compute Engine calls are retried ({@link CloudRetryPolicy}). */
@@ -7,18 +7,7 @@ export type RetryPolicy = CloudRetryPolicy;
 /** The default {@link RetryPolicy}: 8 attempts when rate-limited (429, 403 rateLimitExceeded), 3 when transient, 250 ms doubling up to 8 s, a Retry-After honoured up to 30 s. */
 export const DEFAULT_RETRY: RetryPolicy = { throttledAttempts: 8, transientAttempts: 3, baseDelayMs: 250, maxDelayMs: 8000, maxRetryAfterMs: 30_000 };
 
-const GCE_ERRORS: CloudErrors = {
-  name: 'compute',
-  classify: (err) => {
-    const s = gceErrorShape(err);
-    return { throttled: isRateLimited(s), transient: isTransient(s), retryAfterMs: s.retryAfterMs };
-  },
-  wrap: wrapGceError,
-  describe: (err) => {
-    const s = gceErrorShape(err);
-    return { error: `${s.status ?? ''} ${s.reason}: ${s.message}` };
-  },
-};
+const GCE_ERRORS = shapedErrors('compute', gceErrorShape, { throttled: isRateLimited, transient: isTransient, wrap: wrapGceError, text: (s) => `${s.status ?? ''} ${s.reason}: ${s.message}` });
 
 /**
  * Runs one Compute Engine call through the cloud plugins' retry loop ({@link retryCloudCall}). The SDK's own retries

@@ -2,9 +2,11 @@
 // loopback subnets (stopped, every machine killed, when the test ends), and the plugin pointed at it the way a user
 // would do it: gcloud's endpoint override and a service account key file.
 import { createLogger, textSink } from '@fleetrunner/common';
-import { defaultConnectorConfig, type ConnectorConfig, type InstanceGroup, type InstanceStatus } from '@fleetrunner/fleeting';
+import { defaultConnectorConfig, type ConnectorConfig } from '@fleetrunner/fleeting';
 import { startGceStandin, type GceStandin, type GceStandinOptions } from '@fleetrunner/gce-standin';
-import { waitFor, type Teardownable } from '@fleetrunner/testing';
+import type { Teardownable } from '@fleetrunner/testing';
+
+export { runningInstances, untilUpdate } from '@fleetrunner/testing';
 import { GceInstanceGroup, type GceInstanceGroupOptions } from '../src/index.js';
 
 /** Instances listen on port 22 as root (as on GCE); elsewhere on an unprivileged port. */
@@ -46,22 +48,6 @@ export async function gceGroup(
   return group;
 }
 
-/** Polls update() until `done` holds; returns that list. */
-export function untilUpdate(group: InstanceGroup, done: (list: InstanceStatus[]) => boolean, what: string, timeoutMs = 20_000): Promise<InstanceStatus[]> {
-  return waitFor(async () => {
-    const list = await group.update();
-    return done(list) ? list : undefined;
-  }, { what, timeoutMs });
-}
-
-/** Increases by `n` and waits until that many new instances run; returns their ids. */
-export async function runningInstances(group: InstanceGroup, n: number): Promise<string[]> {
-  const before = new Set((await group.update()).map((s) => s.id));
-  const r = await group.increase(n);
-  if (r.succeeded !== n) throw new Error(`increase(${n}) succeeded ${r.succeeded}: ${r.error?.message}`);
-  const list = await untilUpdate(group, (l) => l.filter((s) => !before.has(s.id) && s.state === 'running').length === n, `${n} new instances running`);
-  return list.filter((s) => !before.has(s.id) && s.state === 'running').map((s) => s.id);
-}
 
 /** Calls of one API method (`instanceGroupManagers.resize`…) the stand-in received so far. */
 export function callsOf(s: GceStandin, method: string): number {

@@ -3,7 +3,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import type { Client } from 'ssh2';
 import { defaultConnectorConfig, type ConnectorConfig, type InstanceGroup, type InstanceState, type InstanceStatus } from '@fleetrunner/fleeting';
-import { connectConfigOf, sshConnect, tmpDir, waitFor, type Teardownable } from '@fleetrunner/testing';
+import { connectConfigOf, runningInstances as kitRunningInstances, sshConnect, tmpDir, untilUpdate as kitUntilUpdate, waitFor, type Teardownable } from '@fleetrunner/testing';
 import { LocalInstanceGroup, type LocalInstanceGroupOptions } from '../src/index.js';
 import { isAlive, killInstanceProcesses } from '../src/proc.js';
 import { StateStore } from '../src/state-store.js';
@@ -42,10 +42,7 @@ export async function startGroup(t: Teardownable, spec: GroupSpec = {}): Promise
 
 /** Polls update() until `done` holds for the list; returns that list. */
 export function untilUpdate(group: InstanceGroup, done: (list: InstanceStatus[]) => boolean, what: string): Promise<InstanceStatus[]> {
-  return waitFor(async () => {
-    const list = await group.update();
-    return done(list) ? list : undefined;
-  }, { what, timeoutMs: 30_000 });
+  return kitUntilUpdate(group, done, what, 30_000);
 }
 
 /** Waits until each of `ids` reports `state`. */
@@ -54,12 +51,8 @@ export function untilAll(group: InstanceGroup, ids: readonly string[], state: In
 }
 
 /** Increases by `n` and waits until all new instances run; returns their ids. */
-export async function runningInstances(group: InstanceGroup, n: number): Promise<string[]> {
-  const before = new Set((await group.update()).map((s) => s.id));
-  const r = await group.increase(n);
-  if (r.succeeded !== n) throw new Error(`increase(${n}) succeeded ${r.succeeded}: ${r.error?.message}`);
-  const list = await untilUpdate(group, (l) => l.filter((s) => !before.has(s.id) && s.state === 'running').length === n, `${n} new instances running`);
-  return list.filter((s) => !before.has(s.id)).map((s) => s.id);
+export function runningInstances(group: InstanceGroup, n: number): Promise<string[]> {
+  return kitRunningInstances(group, n, 30_000);
 }
 
 /** An ssh2 client logged in with the instance's ConnectInfo; ended at teardown. */
