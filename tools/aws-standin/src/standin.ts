@@ -48,19 +48,15 @@ export interface AwsStandin {
  */
 export async function startAwsStandin(options: AwsStandinOptions = {}): Promise<AwsStandin> {
   const parts = await standinParts('aws-standin', options, { subnet: '127.90.0.0/17', publicSubnet: '127.90.128.0/17', machineSubnet: '127.91.0.0/16' });
-  const { logger, clock, faults, calls } = parts;
+  const { logger, faults, calls } = parts;
   const region = options.region ?? 'us-east-1';
   const tempState = options.stateDir ? undefined : mkdtempSync(join(tmpdir(), 'aws-standin-'));
   const backend = parts.backend(tempState!);
   const cloud = new Cloud({
     region,
     accountId: options.accountId ?? '123456789012',
-    clock,
-    logger,
+    ...parts.model,
     backend,
-    privateAddresses: parts.privateAddresses,
-    publicAddresses: parts.publicAddresses,
-    sshPort: parts.sshPort,
     keyValidityMs: options.keyValidityMs ?? 60_000,
     groupRetentionMs: options.groupRetentionMs ?? 1000,
     instanceRetentionMs: options.instanceRetentionMs ?? 300_000,

@@ -71,7 +71,7 @@ export const DEFAULT_SUBSCRIPTION = '9b3c4602-cde2-4089-bed8-889e5a3e7102';
  */
 export async function startAzureStandin(options: AzureStandinOptions = {}): Promise<AzureStandin> {
   const parts = await standinParts('azure-standin', options, { subnet: '127.89.0.0/18', publicSubnet: '127.89.64.0/18', machineSubnet: '127.89.128.0/17' });
-  const { logger, clock, faults, calls, host, privateAddresses, publicAddresses, sshPort } = parts;
+  const { logger, clock, faults, calls, host } = parts;
   const subscriptionId = options.subscriptionId ?? DEFAULT_SUBSCRIPTION;
   const resourceGroup = options.resourceGroup ?? 'fleetrunner-test';
   const files = mkdtempSync(join(tmpdir(), 'azure-standin-'));
@@ -82,7 +82,7 @@ export async function startAzureStandin(options: AzureStandinOptions = {}): Prom
     const federatedTokenFile = join(files, 'federated-token');
     writeFileSync(federatedTokenFile, directory.federatedToken, { mode: 0o600 });
     const backend = parts.backend(join(files, 'machines'));
-    const cloud = new AzureCloud({ subscriptionId, resourceGroup, clock, logger, backend, privateAddresses, publicAddresses, sshPort, operationDelayMs: options.operationDelayMs ?? 0 });
+    const cloud = new AzureCloud({ ...parts.model, subscriptionId, resourceGroup, backend, operationDelayMs: options.operationDelayMs ?? 0 });
     for (const s of options.scaleSets ?? []) cloud.putScaleSet(s);
     await backend.start();
     let base = '';

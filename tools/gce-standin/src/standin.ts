@@ -59,7 +59,7 @@ export interface GceStandin {
  */
 export async function startGceStandin(options: GceStandinOptions = {}): Promise<GceStandin> {
   const parts = await standinParts('gce-standin', options, { subnet: '127.86.0.0/18', publicSubnet: '127.86.64.0/18', machineSubnet: '127.86.128.0/17' });
-  const { logger, clock, faults, calls, host } = parts;
+  const { logger, faults, calls, host } = parts;
   const project = options.project ?? 'fleetrunner-test';
   const files = mkdtempSync(join(tmpdir(), 'gce-standin-'));
   const key = newServiceAccountKey(project);
@@ -69,12 +69,8 @@ export async function startGceStandin(options: GceStandinOptions = {}): Promise<
   const cloud = new GceCloud({
     project,
     zone: options.zone ?? 'us-central1-a',
-    clock,
-    logger,
+    ...parts.model,
     backend,
-    privateAddresses: parts.privateAddresses,
-    publicAddresses: parts.publicAddresses,
-    sshPort: parts.sshPort,
     operationDelayMs: options.operationDelayMs ?? 0,
   });
   for (const g of options.groups ?? []) cloud.putGroup(g);

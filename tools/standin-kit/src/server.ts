@@ -1,5 +1,5 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { createServer as createNetServer } from 'node:net';
+import { createServer as createNetServer, type Server as NetServer } from 'node:net';
 import { RunnerError, toRunnerError, type Clock, type Logger } from '@fleetrunner/common';
 import type { AddressPool } from './addresses.js';
 
@@ -35,24 +35,32 @@ export async function checkSshPort(pool: AddressPool, port: number): Promise<voi
   }
 }
 
-/** An HTTP server on `host:port` (0 = ephemeral) that hands each request with its whole body to `handle`. */
-export async function listenHttp(
-  host: string,
-  port: number,
-  handle: (req: IncomingMessage, res: ServerResponse, url: URL, body: Buffer) => void,
-): Promise<Server> {
-  const server = createServer((req, res) => {
-    const url = new URL(req.url ?? '/', 'http://standin');
+/** What a stand-in does with a request and its whole body. */
+export type RequestHandler = (req: IncomingMessage, res: ServerResponse, url: URL, body: Buffer) => void;
+
+/** A request listener that reads the whole body, then hands it to `handle` (URLs resolved against `base`). */
+export function withBody(base: string, handle: RequestHandler): (req: IncomingMessage, res: ServerResponse) => void {
+  return (req, res) => {
+    const url = new URL(req.url ?? '/', base);
     readBody(req).then(
       (body) => handle(req, res, url, body),
       () => res.destroy(),
     );
-  });
+  };
+}
+
+/** Starts `server` listening on `host:port` (0 = ephemeral); resolves once it listens. */
+export async function listenOn<S extends NetServer>(server: S, host: string, port: number): Promise<S> {
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => resolve());
   });
   return server;
+}
+
+/** An HTTP server on `host:port` (0 = ephemeral) that hands each request with its whole body to `handle`. */
+export function listenHttp(host: string, port: number, handle: RequestHandler): Promise<Server> {
+  return listenOn(createServer(withBody('http://standin', handle)), host, port);
 }
 
 /** The port a listening server got. */

@@ -35,6 +35,8 @@ export interface StandinParts {
   faults: Faults;
   /** Calls received, by the stand-in's names. */
   calls: Map<string, number>;
+  /** What every cloud model takes of the parts: `{ clock, logger, privateAddresses, publicAddresses, sshPort }`. */
+  model: { clock: Clock; logger: Logger; privateAddresses: AddressPool; publicAddresses: AddressPool; sshPort: number };
   /** The machines behind instances, in `stateDir` unless the options name one (start it once the cloud is set up). */
   backend(stateDir: string): Backend;
   /** Runs `tick` every `tickMs` from now; returns the idempotent stop: the loop ends, then `after` runs. */
@@ -63,6 +65,7 @@ export async function standinParts(name: string, options: StandinBaseOptions, de
     publicAddresses,
     faults,
     calls: new Map(),
+    model: { clock, logger, privateAddresses, publicAddresses, sshPort },
     backend: (stateDir) =>
       new Backend({
         stateDir: options.stateDir ?? stateDir,

@@ -1,11 +1,10 @@
 import { execFile } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:https';
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { RunnerError } from '@fleetrunner/common';
-import { readBody } from './server.js';
+import { listenOn, withBody, type RequestHandler } from './server.js';
 
 const run = promisify(execFile);
 
@@ -43,22 +42,6 @@ export async function makeTestCa(dir: string, hosts: readonly string[], name = '
 }
 
 /** Like `listenHttp`, over TLS with `ca`'s server certificate. */
-export async function listenHttps(
-  host: string,
-  port: number,
-  ca: TestCa,
-  handle: (req: IncomingMessage, res: ServerResponse, url: URL, body: Buffer) => void,
-): Promise<Server> {
-  const server = createServer({ cert: ca.certPem, key: ca.keyPem }, (req, res) => {
-    const url = new URL(req.url ?? '/', 'https://standin');
-    readBody(req).then(
-      (body) => handle(req, res, url, body),
-      () => res.destroy(),
-    );
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => resolve());
-  });
-  return server;
+export function listenHttps(host: string, port: number, ca: TestCa, handle: RequestHandler): Promise<Server> {
+  return listenOn(createServer({ cert: ca.certPem, key: ca.keyPem }, withBody('https://standin', handle)), host, port);
 }
