@@ -223,8 +223,11 @@ async function addMember(p: Pack, m: TarMember): Promise<void> {
   const header = headerOf(m);
   let settle!: { resolve: () => void; reject: (e: unknown) => void };
   const added = new Promise<void>((resolve, reject) => (settle = { resolve, reject }));
+  // Handled at once: the pack may fail this entry (a consumer that stopped) while its body is still being read; the
+  // error then reaches the caller through the body loop or the `await added` below, never as an unhandled rejection.
+  added.catch(() => undefined);
   const sink = p.entry(header, (err) => (err ? settle.reject(err) : settle.resolve()));
-  sink.on('error', () => undefined); // the error reaches the caller through `added` or the throw below
+  sink.on('error', () => undefined);
   if (header.type === 'file') {
     let n = 0;
     const mismatch = (): Error => tarError('size_mismatch', `tar member ${JSON.stringify(m.name)}: ${n} bytes for a declared size of ${header.size}`);
@@ -237,7 +240,6 @@ async function addMember(p: Pack, m: TarMember): Promise<void> {
       }
       if (n !== header.size) throw mismatch();
     } catch (err) {
-      added.catch(() => undefined);
       sink.destroy(err as Error);
       throw err;
     }
