@@ -1,6 +1,4 @@
 export { compileGlob, selectPaths, normalizePattern, fnmatchRegExp, isGlob, type PathMatcher } from './glob.js';
-export { TarPuller, type TarEvent, type TarEntry } from './tar-puller.js';
-export { tarHeaders, tarPadding, tarEnd, type TarMember } from './tar-writer.js';
 export { safeTar, type SafeTarOptions } from './safe-tar.js';
 export {
   shq,
