@@ -1,19 +1,7 @@
 import { createLogger, toRunnerError, type LogLevel } from '@fleetrunner/common';
-import { configValidate } from './commands/config-validate.js';
-import { listCommand } from './commands/list.js';
-import { registerCommand } from './commands/register.js';
-import { runCommand } from './commands/run.js';
-import { verifyCommand } from './commands/verify.js';
-import { execCommand } from './exec/exec-command.js';
-import { fleetingCommand } from './commands/fleeting.js';
-import { fleetingConformance } from './commands/fleeting-conformance.js';
 import { processOutput, type Output } from './output.js';
 import { versionBlock } from './version.js';
 import { parseLogLevel, takeGlobalFlags } from './global-flags.js';
-import { SERVICE_COMMANDS, serviceCommand } from './commands/service.js';
-import { unregisterCommand } from './commands/unregister.js';
-import { resetTokenCommand } from './commands/reset-token.js';
-import { runSingleCommand } from './commands/run-single.js';
 
 const USAGE = `Usage: runner [--debug] [--log-level L] [--log-format F] <command> [options]
 
@@ -54,7 +42,8 @@ function takeLogLevel(argv: string[], level: LogLevel): { level: LogLevel; rest:
 export async function main(argv: string[], io: Output = processOutput): Promise<number> {
   try {
     const { globals, rest: afterGlobals } = takeGlobalFlags(argv);
-    if (afterGlobals[0] === 'run') return await runCommand(afterGlobals.slice(1), io, globals);
+    // Each command's module is loaded only when it runs (`runner --version` loads none of them).
+    if (afterGlobals[0] === 'run') return await (await import('./commands/run.js')).runCommand(afterGlobals.slice(1), io, globals);
     const { level, rest } = takeLogLevel(afterGlobals, globals.level ?? 'warn');
     const logger = createLogger({ level });
     const [cmd, sub, ...args] = rest;
@@ -62,17 +51,20 @@ export async function main(argv: string[], io: Output = processOutput): Promise<
       io.out(versionBlock());
       return 0;
     }
-    if (cmd === 'fleeting' && sub === 'conformance') return await fleetingConformance(args, io, logger);
-    if (cmd === 'config' && sub === 'validate') return await configValidate(args, io);
-    if (cmd === 'run-single') return await runSingleCommand(rest.slice(1), io, globals);
-    if (cmd === 'unregister') return await unregisterCommand(rest.slice(1), io);
-    if (cmd === 'reset-token') return await resetTokenCommand(rest.slice(1), io);
-    if (cmd !== undefined && (SERVICE_COMMANDS as readonly string[]).includes(cmd)) return await serviceCommand(cmd, rest.slice(1), io);
-    if (cmd === 'register') return await registerCommand(rest.slice(1), io);
-    if (cmd === 'verify') return await verifyCommand(rest.slice(1), io);
-    if (cmd === 'list') return await listCommand(rest.slice(1), io);
-    if (cmd === 'exec') return await execCommand(rest.slice(1), io, logger);
-    if (cmd === 'fleeting') return await fleetingCommand(rest.slice(1), io);
+    if (cmd === 'fleeting' && sub === 'conformance') return await (await import('./commands/fleeting-conformance.js')).fleetingConformance(args, io, logger);
+    if (cmd === 'config' && sub === 'validate') return await (await import('./commands/config-validate.js')).configValidate(args, io);
+    if (cmd === 'run-single') return await (await import('./commands/run-single.js')).runSingleCommand(rest.slice(1), io, globals);
+    if (cmd === 'unregister') return await (await import('./commands/unregister.js')).unregisterCommand(rest.slice(1), io);
+    if (cmd === 'reset-token') return await (await import('./commands/reset-token.js')).resetTokenCommand(rest.slice(1), io);
+    if (cmd === 'register') return await (await import('./commands/register.js')).registerCommand(rest.slice(1), io);
+    if (cmd === 'verify') return await (await import('./commands/verify.js')).verifyCommand(rest.slice(1), io);
+    if (cmd === 'list') return await (await import('./commands/list.js')).listCommand(rest.slice(1), io);
+    if (cmd === 'exec') return await (await import('./exec/exec-command.js')).execCommand(rest.slice(1), io, logger);
+    if (cmd === 'fleeting') return await (await import('./commands/fleeting.js')).fleetingCommand(rest.slice(1), io);
+    if (cmd !== undefined && !['--help', '-h', 'help'].includes(cmd)) {
+      const service = await import('./commands/service.js');
+      if ((service.SERVICE_COMMANDS as readonly string[]).includes(cmd)) return await service.serviceCommand(cmd, rest.slice(1), io);
+    }
     if (cmd === undefined || cmd === '--help' || cmd === '-h' || cmd === 'help') {
       io.out(USAGE);
       return cmd === undefined ? 2 : 0;
