@@ -299,10 +299,7 @@ export class Cloud {
       port: this.options.sshPort,
       hostKey: generateHostKey(),
       allows: (user, blob) => this.loginAllowed(inst, user, blob),
-      upstream: async () => {
-        const info = await this.options.backend.connectInfo(bid);
-        return { host: info.internalAddr, port: info.protocolPort, username: info.username, privateKey: Buffer.from(info.key) };
-      },
+      upstream: () => this.options.backend.upstream(bid),
       logger: this.options.logger,
     });
     this.gateways.set(inst.id, gw);

@@ -325,10 +325,7 @@ export class AzureCloud {
       hostKey: generateHostKey(),
       allows: (user, blob) => this.keyAllowed(ss, user, blob),
       allowsPassword: (user, password) => this.passwordAllowed(ss, user, password),
-      upstream: async () => {
-        const info = await this.options.backend.connectInfo(bid);
-        return { host: info.internalAddr, port: info.protocolPort, username: info.username, privateKey: Buffer.from(info.key) };
-      },
+      upstream: () => this.options.backend.upstream(bid),
       logger: this.options.logger,
     });
     this.gateways.set(vm, gw);

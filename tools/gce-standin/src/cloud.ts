@@ -411,10 +411,7 @@ export class GceCloud {
       port: this.options.sshPort,
       hostKey: generateHostKey(),
       allows: (user, blob) => this.loginAllowed(inst, user, blob),
-      upstream: async () => {
-        const info = await this.options.backend.connectInfo(bid);
-        return { host: info.internalAddr, port: info.protocolPort, username: info.username, privateKey: Buffer.from(info.key) };
-      },
+      upstream: () => this.options.backend.upstream(bid),
       logger: this.options.logger,
     });
     this.gateways.set(inst, gw);

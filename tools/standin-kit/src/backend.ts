@@ -1,6 +1,7 @@
 import { RunnerError, systemClock, toRunnerError, type Logger } from '@fleetrunner/common';
 import { defaultConnectorConfig, type ConnectInfo, type InstanceState } from '@fleetrunner/fleeting';
 import { LocalInstanceGroup } from '@fleetrunner/plugin-local';
+import type { ConnectConfig } from 'ssh2';
 
 /** Options of {@link Backend}. */
 export interface BackendOptions {
@@ -65,6 +66,12 @@ export class Backend {
   /** How to log in to a machine (the local group's key and user). */
   connectInfo(id: string): Promise<ConnectInfo> {
     return this.group.connectInfo(id);
+  }
+
+  /** The SSH login of machine `id`, for an instance's gateway to relay to. */
+  async upstream(id: string): Promise<ConnectConfig> {
+    const info = await this.connectInfo(id);
+    return { host: info.internalAddr, port: info.protocolPort, username: info.username, privateKey: Buffer.from(info.key) };
   }
 
   /** Kills a machine and everything running on it. Unknown ids are ignored. */
