@@ -13,6 +13,8 @@ import { LogCapture, payload, step, stores } from './support/job-harness.js';
 
 const HOST = '127.85.9.1';
 const DOOM = 'the-instance-vanishes-now';
+/** The line that ends each stage written to the job's shell (job/stage-shell.ts). */
+const STAGE_END = /printf '\\036FR([0-9a-f]+):%s\\037' "\$\?"; printf '\\036FR[0-9a-f]+:\\037' >&2\n/;
 
 type Ending = 'signal-then-gone' | 'no-status' | 'exit-then-alive';
 
@@ -34,23 +36,35 @@ async function instance(t: Test, ending: Ending): Promise<number> {
           const stream: ServerChannel = acceptExec();
           const mark = /^echo "(FLEETRUNNER-[0-9a-f]+:)\$\$"/.exec(info.command)?.[1] ?? '';
           stream.write(`${mark}4242\n`);
+          // The job's shell reads stage after stage from stdin, each ended by a line that prints its end markers:
+          // answer those as a shell would (status 0), and the doomed stage as `ending` says.
           let stdin = '';
-          stream.on('data', (d: Buffer) => (stdin += d.toString()));
-          stream.on('end', () => {
-            if (!stdin.includes(DOOM)) {
-              stream.exit(0);
-              stream.end();
-            } else if (ending === 'signal-then-gone') {
-              stream.exit('KILL', false, '');
-              stream.end();
-              vanish();
-            } else if (ending === 'no-status') {
-              stream.close();
-              vanish();
-            } else {
-              stream.exit(3);
-              stream.end();
+          let ended = false;
+          stream.on('data', (d: Buffer) => {
+            stdin += d.toString();
+            for (let m = STAGE_END.exec(stdin); m && !ended; m = STAGE_END.exec(stdin)) {
+              const stage = stdin.slice(0, m.index);
+              stdin = stdin.slice(m.index + m[0].length);
+              const nonce = m[1]!;
+              if (!stage.includes(DOOM) || ending === 'exit-then-alive') {
+                stream.write(`\x1eFR${nonce}:${stage.includes(DOOM) ? 3 : 0}\x1f`);
+                stream.stderr.write(`\x1eFR${nonce}:\x1f`);
+              } else if (ending === 'signal-then-gone') {
+                ended = true;
+                stream.exit('KILL', false, '');
+                stream.end();
+                vanish();
+              } else {
+                ended = true;
+                stream.close();
+                vanish();
+              }
             }
+          });
+          stream.on('end', () => {
+            if (ended) return;
+            stream.exit(0);
+            stream.end();
           });
         });
       });

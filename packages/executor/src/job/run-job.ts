@@ -11,6 +11,7 @@ import {
   type StageName,
 } from '../shell/index.js';
 import { runStageScript, type StageRun } from './stage-exec.js';
+import { StageShell } from './stage-shell.js';
 import { extractRemote, shq } from '../files/remote-tree.js';
 import { archiveCaches, downloadArtifacts, restoreCaches, uploadArtifacts } from './transfers.js';
 import type { JobContext, JobResult, StageRecord } from './types.js';
@@ -51,6 +52,8 @@ class JobRun {
   private readonly stages: StageRecord[] = [];
   private readonly started: number;
   private readonly deadline = new AbortController();
+  /** The job's one remote shell for its script stages (see StageShell). */
+  private readonly shell: StageShell;
   private env!: JobEnvironment;
   private failure: Failure | undefined;
   private enteredUserScript = false;
@@ -59,6 +62,7 @@ class JobRun {
 
   constructor(private readonly ctx: JobContext) {
     this.started = ctx.clock.now();
+    this.shell = new StageShell(ctx);
   }
 
   private get logger() {
@@ -83,6 +87,7 @@ class JobRun {
       }
     } finally {
       timer.clear();
+      await this.shell.close();
     }
     const f = this.failure;
     if (!f) this.ctx.log.write(`\x1b[32;1mJob succeeded\x1b[0;m\n`);
@@ -213,7 +218,7 @@ class JobRun {
       const t = durationVariable(this.ctx.payload, 'RUNNER_SCRIPT_TIMEOUT');
       if (t !== undefined) timeoutMs = timeoutMs === undefined ? t : Math.min(timeoutMs, t);
     }
-    const res = await runStageScript(this.ctx, script, { cancellable: opts.cancellable ?? false, ...(timeoutMs !== undefined ? { timeoutMs } : {}), jobDeadline: this.deadline.signal });
+    const res = await this.shell.run(script, { cancellable: opts.cancellable ?? false, ...(timeoutMs !== undefined ? { timeoutMs } : {}), jobDeadline: this.deadline.signal });
     if (res.ended === 'exit' && res.exitCode !== 0) await this.ensureReachable(stage);
     const record = this.record(stage, started, res);
     if (record.outcome === 'success') return true;

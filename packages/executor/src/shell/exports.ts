@@ -23,6 +23,8 @@ export interface ExportOptions {
   readonly jobStatus?: JobStatus;
   /** Write the contents of file variables (false in cleanup: only their paths are exported). Default true. */
   readonly writeFiles?: boolean;
+  /** Create the temp dir and set its mode 0700 even when it exists (get_sources, once per job). Default: only when missing. */
+  readonly ensureTempDir?: boolean;
 }
 
 /** `export KEY=<word>`. */
@@ -39,8 +41,11 @@ export function exportLine(w: ScriptWriter, key: string, word: string): void {
  */
 export function writeExports(w: ScriptWriter, variables: readonly JobVariable[], paths: JobPaths, options: ExportOptions = {}): void {
   const tmp = pathWord(paths.tempDir);
+  // Made (mode 0700) by the first stage that needs it; later stages only check it is there, without a fork.
+  if (options.ensureTempDir !== true) w.ifRaw(`[ ! -d ${tmp} ]`);
   w.commandLine(`mkdir -p ${tmp}`);
   w.commandLine(`chmod 700 ${tmp}`);
+  if (options.ensureTempDir !== true) w.endIf();
   const writeFiles = options.writeFiles ?? true;
 
   for (const v of variables) {
@@ -60,7 +65,7 @@ export function writeExports(w: ScriptWriter, variables: readonly JobVariable[],
 
   const env = pathWord(gitlabEnvPath(paths));
   exportLine(w, 'GITLAB_ENV', env);
-  w.commandLine(`touch ${env}`);
+  w.commandLine(`: >> ${env}`);
   w.line('while IFS= read -r __fr_line || [ -n "$__fr_line" ]; do');
   w.line('  case "${__fr_line%%=*}" in');
   w.line("    ''|[0-9]*|*[!A-Za-z0-9_]*) ;;");

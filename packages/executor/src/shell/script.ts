@@ -1,7 +1,7 @@
 import { RunnerError } from '@fleetrunner/common';
 import type { ShellName } from './types.js';
 import { shellQuote } from './quote.js';
-import { ANSI, HOME_VAR } from './writer.js';
+import { ANSI, HOME_VAR, SET_NOW } from './writer.js';
 import { isFlagOn, type FeatureFlags } from './feature-flags.js';
 
 /**
@@ -70,8 +70,8 @@ export function finishScript(body: string, options: FinishOptions): string {
   if (section) {
     const opts = section.collapsed ? '[collapsed=true]' : '';
     const start = `section_start:%s:${section.name}${opts}\\r${ANSI.clear}${ANSI.boldCyan}%s${ANSI.reset}\\n`;
-    lines.push(`printf ${shellQuote(start)} "$(date +%s)" ${shellQuote(section.header)}`);
-    const end = `__fr_rc=$?; printf ${shellQuote(`section_end:%s:${section.name}\\r${ANSI.clear}\\n`)} "$(date +%s)"; exit "$__fr_rc"`;
+    lines.push(SET_NOW, `printf ${shellQuote(start)} "$__fr_now" ${shellQuote(section.header)}`);
+    const end = `__fr_rc=$?; ${SET_NOW}; printf ${shellQuote(`section_end:%s:${section.name}\\r${ANSI.clear}\\n`)} "$__fr_now"; exit "$__fr_rc"`;
     lines.push(`trap ${shellQuote(end)} EXIT`);
   }
 

@@ -43,7 +43,9 @@ function gitInput(input: ScriptInput): GitSourceInput {
 
 function writePrepare(w: ScriptWriter, input: ScriptInput): void {
   const via = input.managerHostname ? ` via ${input.managerHostname}` : '';
-  w.line(`printf '%s\\n' "Running on $(hostname 2>/dev/null || uname -n)"${shellQuote(`${via}...`)}`);
+  // The kernel's host name without a fork where /proc has it (Linux), else `hostname`.
+  w.line('if [ -r /proc/sys/kernel/hostname ] && read -r __fr_host < /proc/sys/kernel/hostname; then :; else __fr_host=$(hostname 2>/dev/null || uname -n); fi');
+  w.line(`printf '%s\\n' "Running on $__fr_host"${shellQuote(`${via}...`)}`);
   w.rmFile(pathWord(gitlabEnvPath(input.env.paths)));
 }
 
@@ -74,7 +76,7 @@ function writeCopiedSourcesHooks(w: ScriptWriter, input: ScriptInput, part: 'pre
 
 function writeGetSources(w: ScriptWriter, input: ScriptInput): boolean {
   if (input.copiedSources) return writeCopiedSourcesHooks(w, input, input.copiedSources);
-  writeExports(w, input.env.variables, input.env.paths, { jobStatus: input.jobStatus });
+  writeExports(w, input.env.variables, input.env.paths, { jobStatus: input.jobStatus, ensureTempDir: true });
   exportLine(w, 'GIT_TERMINAL_PROMPT', '0');
   exportLine(w, 'GCM_INTERACTIVE', 'Never');
   const settings = input.env.settings;
@@ -86,7 +88,8 @@ function writeGetSources(w: ScriptWriter, input: ScriptInput): boolean {
   writeSubmodules(w, settings);
 
   if (post.length > 0) writeUserCommands(w, 'post_clone_script', post, sections(input));
-  writeClearGitCredentials(w, git);
+  // Only a stage that ran git can have left the token with a credential helper (cleanup clears it whatever the strategy).
+  if (settings.gitStrategy === 'clone' || settings.gitStrategy === 'fetch') writeClearGitCredentials(w, git);
   return true;
 }
 

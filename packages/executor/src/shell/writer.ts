@@ -11,6 +11,12 @@ export const ANSI = {
   clear: '\\033[0K',
 } as const;
 
+/**
+ * Sets `$__fr_now` to the instance's time in Unix seconds: bash's builtin `printf '%(%s)T'` where it has one (4.2+),
+ * else a `date +%s` (dash, bash 3). For section markers, without a fork where the shell allows it.
+ */
+export const SET_NOW = "printf -v __fr_now '%(%s)T' -1 2>/dev/null || __fr_now=$(date +%s)";
+
 /** Shell variable holding the SSH user's home, captured before any job variable could override HOME. */
 export const HOME_VAR = '__fr_home';
 
@@ -90,11 +96,13 @@ export class ScriptWriter {
   sectionStart(name: string, header: string, options: readonly string[]): void {
     const opts = options.length > 0 ? `[${options.join(',')}]` : '';
     const fmt = `section_start:%s:${name}${opts}\\r${ANSI.clear}${ANSI.boldGreen}%s${ANSI.reset}\\n`;
-    this.line(`printf ${shellQuote(fmt)} "$(date +%s)" ${shellQuote(header)}`);
+    this.line(SET_NOW);
+    this.line(`printf ${shellQuote(fmt)} "$__fr_now" ${shellQuote(header)}`);
   }
 
   sectionEnd(name: string): void {
-    this.line(`printf ${shellQuote(`section_end:%s:${name}\\r${ANSI.clear}\\n`)} "$(date +%s)"`);
+    this.line(SET_NOW);
+    this.line(`printf ${shellQuote(`section_end:%s:${name}\\r${ANSI.clear}\\n`)} "$__fr_now"`);
   }
 
   /** `if <condition>; then` with the given raw condition text. */
@@ -127,9 +135,11 @@ export class ScriptWriter {
     this.line('fi');
   }
 
-  /** `rm -f` of one path word. */
+  /** `rm -f` of one path word; no fork when there is nothing to remove. */
   rmFile(word: string): void {
+    this.ifRaw(`[ -e ${word} ] || [ -L ${word} ]`);
     this.commandLine(`rm -f ${word}`);
+    this.endIf();
   }
 
   /** Removes a directory tree, first making it writable (read-only trees left by a job would resist). */
@@ -137,7 +147,9 @@ export class ScriptWriter {
     this.ifDirectory(word);
     this.commandLine(`chmod -R u+rwX ${word}`);
     this.endIf();
+    this.ifRaw(`[ -e ${word} ] || [ -L ${word} ]`);
     this.commandLine(`rm -r -f ${word}`);
+    this.endIf();
   }
 
   /** Removes files called `name` below `dir` (portable `find -exec rm`, no `-delete`). */

@@ -1,0 +1,189 @@
+import { randomBytes } from 'node:crypto';
+import { PassThrough } from 'node:stream';
+import { linkSignals, RunnerError } from '@fleetrunner/common';
+import type { ExecResult } from '@fleetrunner/connector';
+import { shellCommand } from '../shell/index.js';
+import { DEFAULT_STAGE_KILL_GRACE_MS, type StageRun, type StageStops } from './stage-exec.js';
+import type { JobContext } from './types.js';
+
+/**
+ * One remote shell for the script stages of a job: a single `sh -s` / `bash -s` exec whose stdin stays open. Each
+ * stage's script is written to it as `( <script> ) </dev/null`, followed by a marker on stdout carrying the
+ * subshell's exit status and one on stderr (both with a per-job nonce, taken out of the log), so a stage costs a
+ * round trip and a fork instead of an SSH channel, a login shell and a shell start. The manager still decides each
+ * stage on its own: the next script is written only after both markers of the previous one arrived, so all of a
+ * stage's output is in the log before it ends. A stop (timeout, cancel, abort, lost instance) kills the remote
+ * process group as {@link runStageScript} does and ends the shell; the next stage starts a new one. A stage that
+ * ends the shell itself (`kill $$`, `exec`) ends with the shell's exit status, as its own exec would.
+ */
+export class StageShell {
+  private session: Session | undefined;
+
+  constructor(private readonly ctx: JobContext) {}
+
+  /** Runs one stage script in the job's shell (started on first use); the contract of {@link runStageScript}. */
+  async run(script: string, stops: StageStops): Promise<StageRun> {
+    const ctx = this.ctx;
+    const timeout = new AbortController();
+    const timer = stops.timeoutMs !== undefined ? ctx.clock.setTimeout(() => timeout.abort(new RunnerError('timeout', 'stage timed out')), stops.timeoutMs) : undefined;
+    const linked = linkSignals(ctx.failSignal, ctx.lostSignal, ctx.abortSignal, stops.jobDeadline, timeout.signal, stops.cancellable ? ctx.cancelSignal : undefined);
+    const which = (): StageRun['ended'] => {
+      if (ctx.lostSignal?.aborted || ctx.failSignal?.aborted) return 'lost';
+      if (ctx.abortSignal?.aborted) return 'aborted';
+      if (stops.jobDeadline.aborted || timeout.signal.aborted) return 'timeout';
+      return 'canceled';
+    };
+    try {
+      if (linked.signal.aborted) return { ended: which(), exitCode: null };
+      if (this.session?.ended) this.session = undefined;
+      const session = (this.session ??= new Session(ctx));
+      const onStop = (): void => session.kill(linked.signal.reason);
+      linked.signal.addEventListener('abort', onStop, { once: true });
+      try {
+        const end = await session.stage(script);
+        if (end.kind === 'marker') return { ended: 'exit', exitCode: end.exitCode };
+        this.session = undefined;
+        if (linked.signal.aborted) return { ended: which(), exitCode: null };
+        if (end.kind === 'error') throw end.error;
+        return { ended: 'exit', exitCode: end.result.exitCode, ...(end.result.signal ? { signal: end.result.signal } : {}) };
+      } finally {
+        linked.signal.removeEventListener('abort', onStop);
+      }
+    } finally {
+      timer?.clear();
+      linked.dispose();
+    }
+  }
+
+  /** Closes the shell's stdin and waits for it to end; the errors of a shell already gone are not the job's. */
+  async close(): Promise<void> {
+    const s = this.session;
+    this.session = undefined;
+    await s?.close();
+  }
+}
+
+type StageEnd = { kind: 'marker'; exitCode: number } | { kind: 'exit'; result: ExecResult } | { kind: 'error'; error: unknown };
+
+/** Takes `\x1eFR<nonce>:<text>\x1f` markers out of one output stream, cut anywhere by chunk boundaries. */
+class MarkerFilter {
+  private pending: Buffer = Buffer.alloc(0);
+
+  constructor(
+    private readonly prefix: Buffer,
+    private readonly emit: (chunk: Buffer) => void,
+    private readonly onMarker: (text: string) => void,
+  ) {}
+
+  push(chunk: Buffer): void {
+    let buf = this.pending.length > 0 ? Buffer.concat([this.pending, chunk]) : chunk;
+    this.pending = Buffer.alloc(0);
+    for (;;) {
+      const at = buf.indexOf(this.prefix);
+      if (at < 0) {
+        const keep = partialPrefix(buf, this.prefix);
+        if (buf.length > keep) this.emit(buf.subarray(0, buf.length - keep));
+        if (keep > 0) this.pending = Buffer.from(buf.subarray(buf.length - keep));
+        return;
+      }
+      if (at > 0) this.emit(buf.subarray(0, at));
+      const close = buf.indexOf(0x1f, at + this.prefix.length);
+      if (close < 0) {
+        this.pending = Buffer.from(buf.subarray(at));
+        return;
+      }
+      const text = buf.subarray(at + this.prefix.length, close).toString();
+      buf = buf.subarray(close + 1);
+      this.onMarker(text);
+    }
+  }
+
+  /** What is held back (a marker that never completed is output after all). */
+  flush(): void {
+    if (this.pending.length > 0) this.emit(this.pending);
+    this.pending = Buffer.alloc(0);
+  }
+}
+
+/** Length of the longest tail of `buf` that is a proper beginning of `prefix`. */
+function partialPrefix(buf: Buffer, prefix: Buffer): number {
+  for (let n = Math.min(prefix.length - 1, buf.length); n > 0; n--) {
+    if (buf.subarray(buf.length - n).equals(prefix.subarray(0, n))) return n;
+  }
+  return 0;
+}
+
+class Session {
+  private readonly nonce = randomBytes(8).toString('hex');
+  private readonly input = new PassThrough();
+  private readonly abort = new AbortController();
+  private readonly done: Promise<StageEnd>;
+  private readonly out: MarkerFilter;
+  private readonly err: MarkerFilter;
+  private waiter: ((end: StageEnd) => void) | undefined;
+  private exitCode: number | undefined;
+  private errMarker = false;
+  ended = false;
+
+  constructor(ctx: JobContext) {
+    const prefix = Buffer.from(`\x1eFR${this.nonce}:`);
+    this.out = new MarkerFilter(prefix, (c) => ctx.log.write(c), (text) => {
+      const code = Number(text);
+      this.exitCode = Number.isInteger(code) && text !== '' ? code : 1;
+      this.settle();
+    });
+    this.err = new MarkerFilter(prefix, (c) => ctx.log.write(c), () => {
+      this.errMarker = true;
+      this.settle();
+    });
+    this.done = ctx.connection
+      .exec(shellCommand(ctx.settings.shell ?? 'bash').command, {
+        stdin: this.input,
+        onStdout: (c) => this.out.push(c),
+        onStderr: (c) => this.err.push(c),
+        signal: this.abort.signal,
+        killGraceMs: ctx.settings.killGraceMs ?? DEFAULT_STAGE_KILL_GRACE_MS,
+      })
+      .then(
+        (result): StageEnd => ({ kind: 'exit', result }),
+        (error: unknown): StageEnd => ({ kind: 'error', error }),
+      )
+      .then((end) => {
+        this.ended = true;
+        this.out.flush();
+        this.err.flush();
+        const w = this.waiter;
+        this.waiter = undefined;
+        w?.(end);
+        return end;
+      });
+  }
+
+  /** Writes one stage's script; resolves with its end: both markers, or the end of the whole shell. */
+  stage(script: string): Promise<StageEnd> {
+    if (this.ended) return this.done;
+    this.exitCode = undefined;
+    this.errMarker = false;
+    return new Promise<StageEnd>((resolve) => {
+      this.waiter = resolve;
+      const mark = `\\036FR${this.nonce}:`;
+      this.input.write(`(\n${script}\n) </dev/null\nprintf '${mark}%s\\037' "$?"; printf '${mark}\\037' >&2\n`);
+    });
+  }
+
+  private settle(): void {
+    if (this.exitCode === undefined || !this.errMarker) return;
+    const w = this.waiter;
+    this.waiter = undefined;
+    w?.({ kind: 'marker', exitCode: this.exitCode });
+  }
+
+  kill(reason: unknown): void {
+    this.abort.abort(reason);
+  }
+
+  async close(): Promise<void> {
+    if (!this.ended) this.input.end();
+    await this.done;
+  }
+}
