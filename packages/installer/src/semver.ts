@@ -1,4 +1,8 @@
-import { SemVer, compare, eq, satisfies as semverSatisfies } from 'semver';
+// The four modules this file uses, not the package's index (which loads all of its ~50 files at start-up).
+import SemVer from 'semver/classes/semver.js';
+import compare from 'semver/functions/compare.js';
+import eq from 'semver/functions/eq.js';
+import semverSatisfies from 'semver/functions/satisfies.js';
 import { installerError } from './errors.js';
 
 export type { SemVer };
