@@ -4,7 +4,7 @@ import type { ConnectorSettings as ConfigConnectorSettings, RunnerEntry, VmIsola
 import type { Connection, ConnectorSettings } from '@fleetrunner/connector';
 import { defaultConnectorConfig, type ConnectInfo, type ConnectorConfig } from '@fleetrunner/fleeting';
 import { warningLine, type JobPayload } from '@fleetrunner/gitlab';
-import { connect, lazyInitClient, socketPathOfTarget, type NestingClient } from '@fleetrunner/nesting';
+import type { NestingClient } from '@fleetrunner/nesting';
 import { globMatches } from '../files/glob.js';
 
 /** How long deleting a nested VM may take at the end of a job or after a failure (GitLab Runner's bound), ms. */
@@ -71,6 +71,8 @@ export function connectorSettingsOf(c: ConfigConnectorSettings, where: string): 
 
 /** The nesting daemon on an instance, reached through its SSH connection, with Init sent lazily. */
 export async function nestingOn(host: Connection, vm: VmIsolation): Promise<NestingClient> {
+  // The nesting client (its gRPC service definitions) is loaded only by runners that use vm_isolation.
+  const { connect, lazyInitClient, socketPathOfTarget } = await import('@fleetrunner/nesting');
   const path = socketPathOfTarget(vm.nestingHost);
   const client = await connect((signal) => host.forwardUnix(path, { signal }));
   return lazyInitClient(client, vm.nestingConfig);
