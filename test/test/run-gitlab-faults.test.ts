@@ -146,7 +146,7 @@ t.test('a trace PATCH that is never answered times out; the job finishes and fre
   s.failNext({ method: 'PATCH', path: patch, action: 'hang', times: 2 });
   await s.waitForJobState(job.id, ['success', 'failed', 'canceled'], { signal: AbortSignal.timeout(60_000) });
   t.equal(s.jobs.get(job.id)?.status, 'success');
-  t.match(s.traceOf(job.id), /^one$[\s\S]*^two$/m, 'the whole log arrived after the timeouts');
+  t.match(s.traceOf(job.id), /^(?:\S+ [0-9a-f]{2}[OE][ +])?one$[\s\S]*^(?:\S+ [0-9a-f]{2}[OE][ +])?two$/m, 'the whole log arrived after the timeouts');
   t.equal(unanswered(s, 'PATCH', patch), 2, 'both held PATCHes were given up by the runner');
   const warned = logged(m, /trace/, job.id).filter((e) => e.level === 'warn' && /no response within 3s/.test(String(e.error)));
   t.ok(warned.length >= 1, 'the timed-out PATCH is logged');

@@ -24,8 +24,8 @@ t.test('SIGKILL of the manager and a restart: no leaked instance, no job left ru
 
   const first = startManager(t, config);
   const job = s.enqueueJob({ variables: NO_GIT, script: ['sleep 300 & echo "bg pid $!"', 'wait'] });
-  await s.waitForTrace(job.id, (tr) => /^bg pid \d+$/m.test(tr));
-  const pid = Number(/^bg pid (\d+)$/m.exec(s.traceOf(job.id))![1]);
+  await s.waitForTrace(job.id, (tr) => /^(?:\S+ [0-9a-f]{2}[OE][ +])?bg pid \d+$/m.test(tr));
+  const pid = Number(/^(?:\S+ [0-9a-f]{2}[OE][ +])?bg pid (\d+)$/m.exec(s.traceOf(job.id))![1]);
   // The taskscaler saves its state at most once a second: wait until the acquisition is on disk.
   await waitFor(() => savedAcquisitions(stateFile) === 1, { what: 'the acquisition in the saved taskscaler state' });
   t.match(readFileSync(join(dir, '.taskscaler', short, 'jobs.json'), 'utf8'), `"id":${job.id}`, 'the running job is recorded');

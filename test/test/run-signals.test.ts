@@ -14,7 +14,7 @@ t.test('SIGQUIT drains: no new jobs, the running job finishes, then the manager 
   const { token } = s.registerRunner();
   const m = startManager(t, writeRunConfig({ dir, url: s.url, token, subnet: '127.81.3.0/24' }));
   const first = s.enqueueJob({ variables: NO_GIT, script: ['echo started', 'while [ ! -e "$HOME/go" ]; do sleep 0.1; done', 'echo finished'] });
-  await s.waitForTrace(first.id, (tr) => /^started$/m.test(tr));
+  await s.waitForTrace(first.id, (tr) => /^(?:\S+ [0-9a-f]{2}[OE][ +])?started$/m.test(tr));
   m.child.kill('SIGQUIT');
   await m.waitForLog((e) => e.msg === 'graceful shutdown: no new jobs; waiting for running jobs to finish', 'the drain to start');
   const second = s.enqueueJob({ variables: NO_GIT, script: ['echo should not run'] });
@@ -24,7 +24,7 @@ t.test('SIGQUIT drains: no new jobs, the running job finishes, then the manager 
   const exit = await m.exited;
   t.same(exit, { code: 0, signal: null }, 'a clean exit once the job is done');
   t.equal(s.jobs.get(first.id)?.status, 'success', 'the running job finished');
-  t.match(s.traceOf(first.id), /^finished$/m);
+  t.match(s.traceOf(first.id), /^(?:\S+ [0-9a-f]{2}[OE][ +])?finished$/m);
   t.equal(s.jobs.get(second.id)?.status, 'pending', 'no job was taken after SIGQUIT');
   t.equal(s.jobs.get(second.id)?.runnerToken, undefined);
   for (const pid of m.pluginPids()) t.notOk(alive(pid), `plugin process ${pid} is gone`);
@@ -38,8 +38,8 @@ t.test('SIGTERM aborts running jobs as runner_interrupted within shutdown_timeou
   const { token } = s.registerRunner();
   const m = startManager(t, writeRunConfig({ dir, url: s.url, token, subnet: '127.81.4.0/24', shutdownTimeoutS: 15 }));
   const job = s.enqueueJob({ variables: NO_GIT, script: ['sleep 300 & echo "bg pid $!"', 'wait'] });
-  await s.waitForTrace(job.id, (tr) => /^bg pid \d+$/m.test(tr));
-  const pid = Number(/^bg pid (\d+)$/m.exec(s.traceOf(job.id))![1]);
+  await s.waitForTrace(job.id, (tr) => /^(?:\S+ [0-9a-f]{2}[OE][ +])?bg pid \d+$/m.test(tr));
+  const pid = Number(/^(?:\S+ [0-9a-f]{2}[OE][ +])?bg pid (\d+)$/m.exec(s.traceOf(job.id))![1]);
   const started = Date.now();
   m.child.kill('SIGTERM');
   const exit = await m.exited;

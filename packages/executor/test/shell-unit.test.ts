@@ -193,7 +193,12 @@ t.test('prepareJobEnvironment: GIT_CLONE_PATH may use $CI_BUILDS_DIR; GIT_STRATE
   const bad = prepareJobEnvironment({ ...common, jobVariables: [jv('bad-name', 'x'), jv('FF_SCRIPT_SECTIONS', 'maybe')] });
   t.equal(bad.warnings.length, 2, 'a bad flag value and an unexportable name are reported');
   const traced = prepareJobEnvironment({ ...common, jobVariables: [jv('CI_DEBUG_TRACE', 'true')] });
-  t.match(traced.warnings.join('\n'), 'CI_DEBUG_TRACE', 'debug trace is refused with a warning, never turned into set -x');
+  t.equal(traced.debugTrace, true, 'CI_DEBUG_TRACE turns shell tracing on');
+  t.same(traced.warnings, []);
+  const refused = prepareJobEnvironment({ ...common, debugTraceDisabled: true, jobVariables: [jv('CI_DEBUG_TRACE', 'true')] });
+  t.equal(refused.debugTrace, false, 'debug_trace_disabled refuses it');
+  t.match(refused.warnings.join('\n'), 'CI_DEBUG_TRACE: usage is disabled on this Runner');
+  t.equal(prepareJobEnvironment({ ...common, jobVariables: [jv('CI_DEBUG_TRACE', 'no')] }).debugTrace, false);
 });
 
 t.test('credentials: redaction and insteadOf rules', async (t) => {

@@ -1,5 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
+import { rootCertificates } from 'node:tls';
+import { Agent, fetch as undiciFetch, type Dispatcher } from 'undici';
 import { RunnerError, abortError, systemClock, nullLogger, type Clock, type Logger, type Timer } from '@fleetrunner/common';
 import { maskText } from './masker.js';
 import { DEFAULT_MAX_ATTEMPTS, backoffDelay, isRetryableStatus, serverRetryDelay } from './retry.js';
@@ -76,7 +78,21 @@ export interface ApiTransportOptions {
   responseHeaderTimeoutMs?: number;
   onRetry?: (event: RetryEvent) => void;
   onResponse?: (event: ResponseEvent) => void;
+  /**
+   * TLS material for every request (PEM texts, see `loadRunnerTls`): `ca` is trusted besides the system roots, as
+   * GitLab Runner adds `tls-ca-file` to the system pool; `cert`/`key` are the client certificate.
+   */
+  tls?: { ca?: string; cert?: string; key?: string };
+  /**
+   * `connection_max_age`, ms: once this long has passed since the connection pool was made, the next request
+   * starts a new pool and the old one closes once its requests end — no keep-alive connection older than this is
+   * reused. ≤ 0: unlimited. Default 15 minutes, as GitLab Runner.
+   */
+  connectionMaxAgeMs?: number;
 }
+
+/** GitLab Runner's default `connection_max_age`. */
+export const DEFAULT_CONNECTION_MAX_AGE_MS = 15 * 60_000;
 
 /** Normalises a GitLab base URL as GitLab Runner does: only http(s), no trailing `/`, no legacy `/ci`. */
 export function normalizeBaseUrl(raw: string): string {
@@ -109,6 +125,10 @@ export class ApiTransport {
   private readonly headerTimeoutMs: number;
   private readonly onRetry: ((event: RetryEvent) => void) | undefined;
   private readonly onResponse: ((event: ResponseEvent) => void) | undefined;
+  private readonly connect: { ca?: string[]; cert?: string; key?: string };
+  private readonly maxAgeMs: number;
+  private agent: Agent | undefined;
+  private agentSince = 0;
   /** The last `X-GitLab-Last-Update` value seen on any response. */
   lastUpdate = '';
 
@@ -123,6 +143,40 @@ export class ApiTransport {
     this.headerTimeoutMs = options.responseHeaderTimeoutMs ?? DEFAULT_RESPONSE_HEADER_TIMEOUT_MS;
     this.onRetry = options.onRetry;
     this.onResponse = options.onResponse;
+    const tls = options.tls ?? {};
+    this.connect = {
+      ...(tls.ca ? { ca: [...rootCertificates, tls.ca] } : {}),
+      ...(tls.cert && tls.key ? { cert: tls.cert, key: tls.key } : {}),
+    };
+    this.maxAgeMs = options.connectionMaxAgeMs ?? DEFAULT_CONNECTION_MAX_AGE_MS;
+  }
+
+  /** Connection pools made so far (a new one after each `connection_max_age`). */
+  poolsCreated = 0;
+
+  /** The connection pool for the next request: a new one once the current is older than `connection_max_age`. */
+  private dispatcher(): Dispatcher {
+    const now = this.clock.now();
+    if (this.agent && this.maxAgeMs > 0 && now - this.agentSince > this.maxAgeMs) {
+      const old = this.agent;
+      this.agent = undefined;
+      this.logger.debug('closing connections older than connection_max_age', { maxAgeMs: this.maxAgeMs });
+      // Requests on the old pool finish; its connections close then and are never handed out again.
+      old.close().catch(() => undefined);
+    }
+    if (!this.agent) {
+      this.agent = new Agent({ connect: this.connect });
+      this.agentSince = now;
+      this.poolsCreated++;
+    }
+    return this.agent;
+  }
+
+  /** Closes the connection pool (requests in flight finish first). */
+  async close(): Promise<void> {
+    const a = this.agent;
+    this.agent = undefined;
+    await a?.close().catch(() => undefined);
   }
 
   /**
@@ -162,7 +216,7 @@ export class ApiTransport {
     const stall = new StallTimer(this.clock, this.headerTimeoutMs);
     const body = req.body?.();
     const signal = req.signal ? AbortSignal.any([req.signal, stall.signal]) : stall.signal;
-    const init: RequestInit & { duplex?: 'half' } = { method: req.method, headers, redirect: req.redirect ?? 'follow', signal };
+    const init: RequestInit & { duplex?: 'half'; dispatcher: Dispatcher } = { method: req.method, headers, redirect: req.redirect ?? 'follow', signal, dispatcher: this.dispatcher() };
     if (body !== undefined) {
       if (typeof body === 'string' || body instanceof Uint8Array) init.body = body;
       else {
@@ -171,7 +225,8 @@ export class ApiTransport {
       }
     }
     try {
-      return await fetch(url, init);
+      // undici's own fetch with its Agent (the global fetch may be another undici version than the dispatcher).
+      return (await undiciFetch(url, init as Parameters<typeof undiciFetch>[1])) as unknown as Response;
     } catch (err) {
       if (req.signal?.aborted) throw abortError(req.signal);
       if (stall.fired) throw timeoutError(req, url, this.headerTimeoutMs, err);
@@ -291,8 +346,28 @@ function transportError(req: ApiRequest, url: string, err: unknown): RunnerError
   const code = typeof cause === 'object' && cause !== null && 'code' in cause ? String((cause as { code: unknown }).code) : '';
   const message = cause instanceof Error ? cause.message : String(cause);
   const where = url.split('?')[0] ?? url;
-  return new RunnerError(code === 'ECONNREFUSED' ? 'connection_refused' : 'unavailable', `${req.method} ${where}: ${message}`, {
+  const hint = TLS_TRUST_CODES.has(code) ? ` (${code}): the TLS certificate of ${hostOf(url)} is not trusted — set tls-ca-file, or put its CA in <config dir>/certs/${hostOf(url)}.crt` : '';
+  return new RunnerError(code === 'ECONNREFUSED' ? 'connection_refused' : 'unavailable', `${req.method} ${where}: ${message}${hint}`, {
     cause: err,
     details: { endpoint: req.endpoint, transport: true },
   });
+}
+
+/** Node's codes for a server certificate that does not chain to a trusted CA. */
+const TLS_TRUST_CODES = new Set([
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'CERT_UNTRUSTED',
+  'CERT_SIGNATURE_FAILURE',
+]);
+
+function hostOf(url: string): string {
+  try {
+    return new URL(url).hostname;
+  } catch {
+    return url;
+  }
 }

@@ -58,7 +58,9 @@ export {
   type JobOutcome,
   type FinalUpdateResult,
 } from './job-trace.js';
-export { TraceBuffer, DEFAULT_OUTPUT_LIMIT_BYTES, limitNotice, type MaskOptions } from './trace-buffer.js';
+export { TraceBuffer, DEFAULT_OUTPUT_LIMIT_BYTES, limitNotice, type MaskOptions, type TraceBufferOptions } from './trace-buffer.js';
+export { loadRunnerTls, resolveRunnerTlsFiles, type RunnerTls, type RunnerTlsFiles, type RunnerTlsSettings } from './tls.js';
+export { LineTimestamper, RUNNER_STREAM, WORK_STDOUT, WORK_STDERR, type LogStream } from './log-timestamper.js';
 export { StreamMasker, MASK, DEFAULT_TOKEN_MASK_PREFIXES, maskText } from './masker.js';
 export { mapFailureReason, ALWAYS_SUPPORTED_FAILURE_REASONS, type FailureReason } from './failure-reasons.js';
 export {

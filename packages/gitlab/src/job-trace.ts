@@ -4,6 +4,7 @@ import { DEFAULT_OUTPUT_LIMIT_BYTES, TraceBuffer, type MaskOptions } from './tra
 import { MAX_UPDATE_INTERVAL_MS, type PatchTraceResult, type UpdateJobResult } from './results.js';
 import type { GitLabClient, JobUpdate } from './client.js';
 import type { JobCredentials } from './job-payload.js';
+import type { LogStream } from './log-timestamper.js';
 
 /** Default trace update interval, ms (GitLab may override it per response). */
 export const DEFAULT_UPDATE_INTERVAL_MS = 3_000;
@@ -42,6 +43,8 @@ export interface JobTraceOptions {
   maxPatchBytes?: number;
   /** Sent as `debug_trace` on every PATCH. Default false. */
   debugTrace?: boolean;
+  /** FF_TIMESTAMPS: every log line gets its time and stream prefix (times from `clock`). Default false. */
+  timestamps?: boolean;
   /** Retries of a failed final-update round (a failed PATCH of the log's tail or a failed PUT). Default 10. */
   finalUpdateRetryLimit?: number;
   /** Called after each round of the update loop, once the next round is scheduled (or the loop ended). */
@@ -102,7 +105,8 @@ export class JobTrace {
     this.job = options.job;
     this.clock = options.clock ?? systemClock;
     this.logger = (options.logger ?? nullLogger).child({ component: 'job-trace', job: options.job.id });
-    this.buffer = new TraceBuffer(options.outputLimitBytes ?? DEFAULT_OUTPUT_LIMIT_BYTES, options.mask ?? {});
+    const clock = this.clock;
+    this.buffer = new TraceBuffer(options.outputLimitBytes ?? DEFAULT_OUTPUT_LIMIT_BYTES, options.mask ?? {}, options.timestamps ? { timestamps: { now: () => clock.now() } } : {});
     this.failureReasons = options.failureReasons ?? [];
     this.maxPatchBytes = options.maxPatchBytes ?? DEFAULT_MAX_PATCH_BYTES;
     this.debugTrace = options.debugTrace ?? false;
@@ -139,9 +143,9 @@ export class JobTrace {
     return this.sentOffset;
   }
 
-  /** Appends job output (masked, capped). Ignored after {@link finish}. */
-  write(chunk: string | Uint8Array): void {
-    this.buffer.write(chunk);
+  /** Appends job output (masked, timestamped with FF_TIMESTAMPS, capped) of `stream` (default: the runner's own lines). Ignored after {@link finish}. */
+  write(chunk: string | Uint8Array, stream?: LogStream): void {
+    this.buffer.write(chunk, stream);
   }
 
   /** Starts the update loop. Idempotent. */

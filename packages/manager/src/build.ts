@@ -1,6 +1,6 @@
 import { Backoff, RunnerError, linkSignals, toRunnerError, type Clock, type Logger } from '@fleetrunner/common';
 import { LocalArchiveStore, projectCacheDir, runFleetJob, type JobResult, type SlotTicket } from '@fleetrunner/executor';
-import { JobTrace, MAX_UPDATE_INTERVAL_MS, errorLine, type FinalUpdateResult, type JobOutcome, type JobPayload, type UpdateJobResult } from '@fleetrunner/gitlab';
+import { JobTrace, MAX_UPDATE_INTERVAL_MS, errorLine, type FinalUpdateResult, type JobOutcome, type JobPayload, type LogStream, type UpdateJobResult } from '@fleetrunner/gitlab';
 import { traceFlags } from './executor-settings.js';
 import { GitLabArtifactBackend } from './gitlab-artifacts.js';
 import type { ManagerMetrics } from './manager-metrics.js';
@@ -125,11 +125,12 @@ async function traced(o: BuildOptions, record: RunningBuild, log: Logger, cancel
     failureReasons: job.features.failureReasons,
     finalUpdateRetryLimit: entry.jobStatusFinalUpdateRetryLimit,
     debugTrace: flags.debugTrace,
+    timestamps: flags.timestamps,
     dynamicForceSendInterval: flags.dynamicForceSend,
     // GitLab's interval from the acceptance answer applies from the first round on.
     ...(updateIntervalMs ? { updateIntervalMs: Math.min(updateIntervalMs, MAX_UPDATE_INTERVAL_MS) } : {}),
   });
-  const write = (chunk: string | Buffer): void => trace.write(chunk);
+  const write = (chunk: string | Buffer, stream?: LogStream): void => trace.write(chunk, stream);
   trace.start();
   write(`Running with gitlab-runner ${o.version.version} (fleetrunner)\n  on ${entry.name || 'runner'} ${runner.short}, system ID: ${o.systemId}\n`);
   const started = clock.now();
@@ -151,7 +152,7 @@ async function traced(o: BuildOptions, record: RunningBuild, log: Logger, cancel
   return final?.outcome;
 }
 
-async function execute(o: BuildOptions, record: RunningBuild, write: (c: string | Buffer) => void, trace: JobTrace, log: Logger): Promise<JobOutcome> {
+async function execute(o: BuildOptions, record: RunningBuild, write: (c: string | Buffer, stream?: LogStream) => void, trace: JobTrace, log: Logger): Promise<JobOutcome> {
   const { runner, job, clock } = o;
   const entry = runner.entry;
   const stop = linkSignals(trace.abortSignal, o.interrupt, o.failSignal);
@@ -162,7 +163,13 @@ async function execute(o: BuildOptions, record: RunningBuild, write: (c: string 
   try {
     const result = await runFleetJob({
       entry,
-      identity: { shortToken: runner.short, managerHostname: o.managerHostname, version: o.version },
+      identity: {
+        shortToken: runner.short,
+        managerHostname: o.managerHostname,
+        version: o.version,
+        // The CA chain and client certificate the runner talks to GitLab with: CI_SERVER_TLS_*_FILE, trusted by git.
+        ...(runner.tls.ca || runner.tls.cert ? { serverTls: { ...(runner.tls.ca ? { caChain: runner.tls.ca } : {}), ...(runner.tls.cert && runner.tls.key ? { authCert: runner.tls.cert, authKey: runner.tls.key } : {}) } } : {}),
+      },
       ticket: o.ticket,
       payload: job,
       concurrentId: cid,

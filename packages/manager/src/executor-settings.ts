@@ -6,7 +6,7 @@ import type { JobPayload } from '@fleetrunner/gitlab';
 // (autoscaler/settings.ts): `runner run` and `runner exec` share them.
 
 /** Trace options of a job that depend on the runner's flags and the job's variables. */
-export function traceFlags(entry: RunnerEntry, job: JobPayload): { debugTrace: boolean; dynamicForceSend: boolean; directDownload: boolean } {
+export function traceFlags(entry: RunnerEntry, job: JobPayload): { debugTrace: boolean; dynamicForceSend: boolean; directDownload: boolean; timestamps: boolean } {
   const v = (k: string): string | undefined => job.variables.findLast((x) => x.key === k)?.value;
   const flag = (k: string): boolean | undefined => {
     // strconv.ParseBool, as upstream reads CI_DEBUG_TRACE and FF_* variables.
@@ -18,5 +18,6 @@ export function traceFlags(entry: RunnerEntry, job: JobPayload): { debugTrace: b
     debugTrace: debug,
     dynamicForceSend: isFeatureFlagOn('FF_USE_DYNAMIC_TRACE_FORCE_SEND_INTERVAL', entry.featureFlags, flag('FF_USE_DYNAMIC_TRACE_FORCE_SEND_INTERVAL')),
     directDownload: isFeatureFlagOn('FF_USE_DIRECT_DOWNLOAD', entry.featureFlags, flag('FF_USE_DIRECT_DOWNLOAD')),
+    timestamps: isFeatureFlagOn('FF_TIMESTAMPS', entry.featureFlags, flag('FF_TIMESTAMPS')),
   };
 }

@@ -221,7 +221,7 @@ export class Manager {
         r.update(e);
         if (e.autoscaler && JSON.stringify(e.autoscaler.policies) !== before) this.fleets.configure(key, e.autoscaler.policies);
       } else {
-        r = new RunnerState(e, { clock: this.clock, logger: this.logger, metrics: this.metrics, systemId: this.systemId, configDir: dirname(this.o.configFile), version: this.o.version });
+        r = new RunnerState(e, { clock: this.clock, logger: this.logger, metrics: this.metrics, systemId: this.systemId, configDir: dirname(this.o.configFile), version: this.o.version, connectionMaxAgeMs: this.config.connectionMaxAgeMs });
         this.runners.set(key, r);
         this.track(this.failOrphansOf(r));
       }

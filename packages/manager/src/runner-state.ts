@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { RunnerError, parseGoDuration, type Backoff, type Clock, type Logger } from '@fleetrunner/common';
 import { isFeatureFlagOn, type RunnerEntry } from '@fleetrunner/config';
 import { LowestFree } from '@fleetrunner/executor';
-import { GitLabClient, runnerInfo, runnerKey, shortToken, type ResponseEvent, type RetryEvent, type RunnerInfo } from '@fleetrunner/gitlab';
+import { GitLabClient, loadRunnerTls, runnerInfo, runnerKey, shortToken, type ResponseEvent, type RetryEvent, type RunnerInfo, type RunnerTls } from '@fleetrunner/gitlab';
 
 import { InflightJobs } from './inflight-jobs.js';
 import { apiPath, type ManagerMetrics, type RunnerLabels } from './manager-metrics.js';
@@ -39,6 +39,8 @@ export interface RunnerContext {
   /** Directory of config.toml (default state root). */
   configDir: string;
   version: { version: string; revision: string };
+  /** Global `connection_max_age`, ms (≤ 0: unlimited). Default: the client's, 15 minutes. */
+  connectionMaxAgeMs?: number;
 }
 
 /**
@@ -59,6 +61,8 @@ export class RunnerState {
   builds = 0;
   client!: GitLabClient;
   info!: RunnerInfo;
+  /** The runner's TLS files in effect (configured or found in `<config dir>/certs`) and their PEM texts. */
+  tls: RunnerTls = { files: { discovered: [] } };
   private clientFor = '';
 
   constructor(
@@ -88,9 +92,10 @@ export class RunnerState {
     this.requests.setMax(entry.requestConcurrency, isFeatureFlagOn('FF_USE_ADAPTIVE_REQUEST_CONCURRENCY', entry.featureFlags));
     const m = this.ctx.metrics;
     m.runnerConfigured(this.labels, entry);
-    const id = `${entry.url}\n${entry.token}`;
+    const id = [entry.url, entry.token, entry.tlsCaFile, entry.tlsCertFile, entry.tlsKeyFile].join('\n');
     if (id === this.clientFor) return;
     this.clientFor = id;
+    this.tls = this.loadTls(entry);
     this.info = runnerInfo({ version: this.ctx.version.version, revision: this.ctx.version.revision, shell: entry.shell, labels: entry.labels });
     this.client = new GitLabClient({
       url: entry.url,
@@ -100,10 +105,28 @@ export class RunnerState {
       clock: this.ctx.clock,
       logger: this.logger,
       ...timeoutOption(),
+      ...(this.tls.ca || this.tls.cert ? { tls: { ...(this.tls.ca ? { ca: this.tls.ca } : {}), ...(this.tls.cert && this.tls.key ? { cert: this.tls.cert, key: this.tls.key } : {}) } } : {}),
+      ...(this.ctx.connectionMaxAgeMs !== undefined ? { connectionMaxAgeMs: this.ctx.connectionMaxAgeMs } : {}),
       // Every attempt of a request (upstream's `…_retries_total{path}`), and the answer it ended with.
       onRetry: (e: RetryEvent) => m.apiRetry(apiPath(entry.url, e.endpoint), e.method),
       onResponse: (e: ResponseEvent) => m.apiResponse(this.labels, apiPath(entry.url, e.endpoint), e),
     });
+  }
+
+  /**
+   * `tls-ca-file`, `tls-cert-file`, `tls-key-file`, or the files GitLab Runner looks for in `<config dir>/certs`
+   * (`<host>.crt`, `<host>.auth.crt`, `<host>.auth.key`). A file that cannot be used is logged as an error naming the
+   * key and the file; the runner then goes on without it (its requests fail with a certificate error naming the host).
+   */
+  private loadTls(entry: RunnerEntry): RunnerTls {
+    try {
+      const tls = loadRunnerTls({ url: entry.url, caFile: entry.tlsCaFile, certFile: entry.tlsCertFile, keyFile: entry.tlsKeyFile, certDir: join(this.ctx.configDir, 'certs') });
+      if (tls.files.discovered.length > 0) this.logger.info('TLS files found in the certificate directory', { files: tls.files.discovered });
+      return tls;
+    } catch (err) {
+      this.logger.error('TLS files of the runner cannot be used', { error: err instanceof Error ? err.message : String(err) });
+      return { files: { discovered: [] } };
+    }
   }
 
   /** Takes a `limit` slot (0 = unlimited); false when the runner is at its limit. */

@@ -1,4 +1,5 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import { execFileSync } from 'node:child_process';
 import type { AddressInfo } from 'node:net';
 import { sendError } from './http-util.js';
@@ -125,12 +126,13 @@ export async function startGitLabStandin(options: GitLabStandinOptions = {}): Pr
     sendError(res, 404, '404 Not Found');
   };
 
-  const server = createServer((req, res) => {
+  const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
     handle(req, res).catch((err: unknown) => {
       if (!res.headersSent) sendError(res, 500, `500 Internal Server Error: ${err instanceof Error ? err.message : String(err)}`);
       else res.destroy();
     });
-  });
+  };
+  const server = options.tls ? createHttpsServer({ cert: options.tls.cert, key: options.tls.key }, onRequest) : createServer(onRequest);
   server.keepAliveTimeout = 5_000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -138,7 +140,7 @@ export async function startGitLabStandin(options: GitLabStandinOptions = {}): Pr
   });
   const addr = server.address() as AddressInfo;
   const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
-  baseUrl = `http://${host}:${addr.port}`;
+  baseUrl = `${options.tls ? 'https' : 'http'}://${host}:${addr.port}`;
 
   const job = (jobId: number): StandinJob => {
     const j = store.jobs.get(jobId);

@@ -98,4 +98,6 @@ export interface GitLabStandinOptions {
   registrationToken?: string;
   /** Reject a PATCH whose Content-Range end is not start + length − 1 with 400 (GitLab ignores the end). Default true. */
   strictContentRange?: boolean;
+  /** Serve HTTPS with this certificate (PEM, e.g. signed by a CA the test made) and key; `url` is then `https://…`. */
+  tls?: { cert: string; key: string };
 }

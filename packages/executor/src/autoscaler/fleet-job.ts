@@ -1,6 +1,6 @@
 import { RunnerError, linkSignals, type Clock, type Logger } from '@fleetrunner/common';
 import type { RunnerEntry } from '@fleetrunner/config';
-import { errorLine, sectionEnd, sectionHeader, warningLine, type JobPayload } from '@fleetrunner/gitlab';
+import { errorLine, sectionEnd, sectionHeader, warningLine, type JobPayload, type LogStream } from '@fleetrunner/gitlab';
 import type { Readable } from 'node:stream';
 import type { ArchiveStore } from '../files/stores.js';
 import { runJob } from '../job/run-job.js';
@@ -20,7 +20,7 @@ export interface FleetJobOptions {
   concurrentId: number;
   concurrentProjectId: number;
   /** The job log (masking is the sink's job). */
-  log: (chunk: string | Buffer) => void;
+  log: (chunk: string | Buffer, stream?: LogStream) => void;
   artifacts: ArtifactBackend;
   cache: ArchiveStore;
   clock: Clock;

@@ -8,6 +8,8 @@ export interface RunnerIdentity {
   shortToken: string;
   managerHostname: string;
   version: { version: string; revision: string };
+  /** The runner's TLS material (PEM) for `CI_SERVER_TLS_*_FILE`. */
+  serverTls?: { caChain?: string; authCert?: string; authKey?: string };
 }
 
 /**
@@ -43,6 +45,11 @@ export function executorSettings(entry: RunnerEntry, o: RunnerIdentity): { setti
     serverUrl: entry.url,
     ...(entry.cloneUrl ? { cloneUrl: entry.cloneUrl } : {}),
     ...(entry.getSourcesTimeoutMs > 0 ? { getSourcesTimeoutMs: entry.getSourcesTimeoutMs } : {}),
+    ...(o.serverTls ? { serverTls: o.serverTls } : {}),
+    debugTraceDisabled: entry.debugTraceDisabled,
+    customBuildDirEnabled: entry.customBuildDirEnabled,
+    cleanGitConfig: entry.cleanGitConfig,
+    safeDirectoryCheckout: entry.safeDirectoryCheckout,
     managerHostname: o.managerHostname,
     runnerVersion: { version: o.version.version, revision: o.version.revision },
   };

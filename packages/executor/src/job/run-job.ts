@@ -142,6 +142,9 @@ class JobRun {
       projectId: p.jobInfo.projectId,
       projectFullPath: p.jobInfo.projectFullPath,
       useCommonBuildDir: c.settings.useCommonBuildDir ?? false,
+      customBuildDirEnabled: c.settings.customBuildDirEnabled ?? false,
+      debugTraceDisabled: c.settings.debugTraceDisabled ?? false,
+      ...(c.settings.serverTls ? { tls: c.settings.serverTls } : {}),
       jobTimeoutSeconds: timeoutS,
       runnerVersion: c.settings.runnerVersion,
       ...(p.image?.name ? { jobImage: p.image.name } : {}),
@@ -151,7 +154,9 @@ class JobRun {
     });
     for (const w of this.env.warnings) c.log.write(warningLine(w));
 
-    if (!(await this.scriptStage('prepare_script', { fatal: true }))) return;
+    // get_sources' first attempt (a script stage, never cancellable) goes along with prepare_script: one round trip.
+    const sources = c.sourceArchive ? null : generateStageScript('get_sources', this.scriptInput('get_sources'));
+    if (!(await this.scriptStage('prepare_script', { fatal: true, ...(sources !== null ? { then: sources } : {}) }))) return;
     const sourcesOk = await this.getSources();
     if (this.endedAtOnce) return;
     let prepOk = sourcesOk;
@@ -195,6 +200,9 @@ class JobRun {
       ...(c.settings.scripts ? { runnerScripts: c.settings.scripts } : {}),
       git: {
         jobToken: c.payload.token,
+        cleanGitConfig: c.settings.cleanGitConfig ?? true,
+        safeDirectoryCheckout: c.settings.safeDirectoryCheckout ?? false,
+        serverTls: { ca: Boolean(c.settings.serverTls?.caChain), cert: Boolean(c.settings.serverTls?.authCert && c.settings.serverTls.authKey) },
         ...(c.settings.serverUrl ? { serverUrl: c.settings.serverUrl } : {}),
         ...(c.settings.cloneUrl ? { cloneUrl: c.settings.cloneUrl, projectPath: c.payload.jobInfo.projectFullPath } : {}),
       },
@@ -207,7 +215,7 @@ class JobRun {
   /** Runs one generated-script stage; returns false when it failed. */
   private async scriptStage(
     stage: StageName,
-    opts: { fatal?: boolean; cancellable?: boolean; timeoutMs?: number; scriptTimeout?: boolean; afterScript?: boolean; allowFailure?: boolean },
+    opts: { fatal?: boolean; cancellable?: boolean; timeoutMs?: number; scriptTimeout?: boolean; afterScript?: boolean; allowFailure?: boolean; then?: string },
   ): Promise<boolean> {
     const script = generateStageScript(stage, this.scriptInput(stage));
     if (script === null) return true;
@@ -218,7 +226,7 @@ class JobRun {
       const t = durationVariable(this.ctx.payload, 'RUNNER_SCRIPT_TIMEOUT');
       if (t !== undefined) timeoutMs = timeoutMs === undefined ? t : Math.min(timeoutMs, t);
     }
-    const res = await this.shell.run(script, { cancellable: opts.cancellable ?? false, ...(timeoutMs !== undefined ? { timeoutMs } : {}), jobDeadline: this.deadline.signal });
+    const res = await this.shell.run(script, { cancellable: opts.cancellable ?? false, ...(timeoutMs !== undefined ? { timeoutMs } : {}), jobDeadline: this.deadline.signal }, opts.then);
     if (res.ended === 'exit' && res.exitCode !== 0) await this.ensureReachable(stage);
     const record = this.record(stage, started, res);
     if (record.outcome === 'success') return true;

@@ -1,4 +1,5 @@
 import { linkSignals, RunnerError } from '@fleetrunner/common';
+import { WORK_STDERR, WORK_STDOUT } from '@fleetrunner/gitlab';
 import { shellCommand } from '../shell/index.js';
 import type { JobContext } from './types.js';
 
@@ -42,8 +43,8 @@ export async function runStageScript(ctx: JobContext, script: string, stops: Sta
     if (linked.signal.aborted) return { ended: which(), exitCode: null };
     const res = await ctx.connection.exec(shellCommand(ctx.settings.shell ?? 'bash').command, {
       stdin: script,
-      onStdout: (c) => ctx.log.write(c),
-      onStderr: (c) => ctx.log.write(c),
+      onStdout: (c) => ctx.log.write(c, WORK_STDOUT),
+      onStderr: (c) => ctx.log.write(c, WORK_STDERR),
       signal: linked.signal,
       killGraceMs: ctx.settings.killGraceMs ?? DEFAULT_STAGE_KILL_GRACE_MS,
     });

@@ -1,7 +1,7 @@
 import type { Readable } from 'node:stream';
 import type { Clock, Logger } from '@fleetrunner/common';
 import type { Connection } from '@fleetrunner/connector';
-import type { ArtifactSpec, FailureReason, JobDependency, JobPayload } from '@fleetrunner/gitlab';
+import type { ArtifactSpec, FailureReason, JobDependency, JobPayload, LogStream } from '@fleetrunner/gitlab';
 import type { ArchiveStore } from '../files/stores.js';
 import type { RunnerScripts, RunnerVersionInfo, ShellName } from '../shell/index.js';
 
@@ -36,11 +36,24 @@ export interface ExecutorSettings {
   /** `get_sources_timeout`: bound of each get_sources attempt, ms; 0/undefined = the job timeout only. A get_sources
    * timeout ends the job at once (job_execution_timeout; no cache, artifacts or cleanup stages), as upstream. */
   getSourcesTimeoutMs?: number;
+  /** `debug_trace_disabled`: CI_DEBUG_TRACE is refused with a warning. */
+  debugTraceDisabled?: boolean;
+  /** `[runners.custom_build_dir] enabled`: GIT_CLONE_PATH may choose the project dir (default false, upstream's code). */
+  customBuildDirEnabled?: boolean;
+  /** `clean_git_config` (default true) and `safe_directory_checkout` (default false). */
+  cleanGitConfig?: boolean;
+  safeDirectoryCheckout?: boolean;
+  /**
+   * The runner's TLS material (PEM) for the job's `CI_SERVER_TLS_CA_FILE` / `_CERT_FILE` / `_KEY_FILE` file
+   * variables; git on the instance uses them for the runner's GitLab.
+   */
+  serverTls?: { caChain?: string; authCert?: string; authKey?: string };
 }
 
 /** Where the job log goes. Masking is the sink's job (GitLab's trace masks; `runner exec` masks too). */
 export interface JobLog {
-  write(chunk: string | Buffer): void;
+  /** `stream`: where the chunk came from (the job's stdout/stderr); absent for the runner's own lines. */
+  write(chunk: string | Buffer, stream?: LogStream): void;
 }
 
 /**

@@ -15,6 +15,8 @@ export interface JobEnvironmentInput
   readonly allowGitFetch?: boolean;
   /** Payload `git_info.depth`. */
   readonly gitDepth?: number;
+  /** `debug_trace_disabled`: CI_DEBUG_TRACE is refused (with a warning). */
+  readonly debugTraceDisabled?: boolean;
 }
 
 /** Paths, variables, flags and settings of one job: what every stage script is generated from. */
@@ -23,6 +25,8 @@ export interface JobEnvironment {
   readonly variables: readonly JobVariable[];
   readonly featureFlags: FeatureFlags;
   readonly settings: JobSettings;
+  /** CI_DEBUG_TRACE is on (and allowed): the stage scripts run with shell xtrace. */
+  readonly debugTrace: boolean;
   /** Lines for the job log (flag/setting parse problems, skipped variable names); never variable values. */
   readonly warnings: readonly string[];
 }
@@ -47,14 +51,17 @@ export function prepareJobEnvironment(input: JobEnvironmentInput): JobEnvironmen
   const built = buildJobVariables({ ...input, paths });
   const { settings, errors } = resolveJobSettings(built.variables, settingsOptions);
   const invalid = invalidVariableNames(built.variables).map((k) => `variable ${JSON.stringify(k)} is not a valid shell name and is not exported`);
-  // Upstream turns on `set -o xtrace` for CI_DEBUG_TRACE, which prints every value, masked ones included.
-  const debugTrace = parseGoBool(variableValue(built.variables, 'CI_DEBUG_TRACE')) === true;
-  const trace = debugTrace ? ['CI_DEBUG_TRACE: shell tracing is not supported by this runner (it would print masked values)'] : [];
+  // CI_DEBUG_TRACE turns on shell xtrace in every stage script; what it prints goes through the job log's masking
+  // like any other output. `debug_trace_disabled` refuses it with upstream's warning.
+  const requested = parseGoBool(variableValue(built.variables, 'CI_DEBUG_TRACE')) === true;
+  const debugTrace = requested && input.debugTraceDisabled !== true;
+  const trace = requested && !debugTrace ? ['CI_DEBUG_TRACE: usage is disabled on this Runner'] : [];
   return {
     paths,
     variables: built.variables,
     featureFlags: built.featureFlags,
     settings,
+    debugTrace,
     warnings: [...built.warnings, ...errors, ...invalid, ...trace],
   };
 }

@@ -24,6 +24,11 @@ export interface GitSourceOptions {
   readonly cleanGitConfig?: boolean;
   /** `safe_directory_checkout`, default false: add the checkout to git's global `safe.directory`. */
   readonly safeDirectoryCheckout?: boolean;
+  /**
+   * The job has `CI_SERVER_TLS_CA_FILE` (`ca`) / `CI_SERVER_TLS_CERT_FILE` and `_KEY_FILE` (`cert`): git uses them
+   * (`http.<GitLab>.sslCAInfo`, `sslCert`, `sslKey`) for the runner's GitLab and the repository's server.
+   */
+  readonly serverTls?: { readonly ca: boolean; readonly cert: boolean };
   /** `http.userAgent` of fetches. */
   readonly userAgent?: string;
   /** FF_USE_GIT_BUNDLE_URIS (default on): `transfer.bundleURI=true`. */
@@ -126,6 +131,16 @@ function writeTemplateDir(w: ScriptWriter, input: GitSourceInput): void {
   }
   w.rmFile(ext);
   if (input.options.bundleUris !== false) w.commandLine(`git config -f ${ext} transfer.bundleURI true`);
+  const tls = input.options.serverTls;
+  if (tls && (tls.ca || tls.cert)) {
+    const origins = [...new Set([input.options.serverUrl, input.options.cloneUrl, input.gitInfo.repoUrl].map((u) => (u ? tlsOrigin(u) : undefined)).filter((u): u is string => !!u))];
+    for (const origin of origins) {
+      const settings: [string, string][] = [];
+      if (tls.ca) settings.push(['sslCAInfo', 'CI_SERVER_TLS_CA_FILE']);
+      if (tls.cert) settings.push(['sslCert', 'CI_SERVER_TLS_CERT_FILE'], ['sslKey', 'CI_SERVER_TLS_KEY_FILE']);
+      for (const [k, v] of settings) w.commandLine(`git config -f ${ext} ${shellQuote(`http.${origin}.${k}`)} "$${v}"`);
+    }
+  }
   for (const [authed, plain] of insteadOfs(input.gitInfo, input.options)) {
     w.commandLine(
       `git config --file ${ext} --replace-all ${shellQuote(`url.${authed}.insteadOf`)} ${shellQuote(plain)} ${shellQuote(`^${regexQuote(plain)}$`)}`,
@@ -227,4 +242,14 @@ export function writeClearGitCredentials(w: ScriptWriter, input: GitSourceInput)
     return;
   }
   w.line(`printf 'url=%s\\nusername=gitlab-ci-token\\n\\n' ${shellQuote(origin)} | ${shellJoin(['git', 'credential', 'reject'])} >/dev/null 2>&1 || true`);
+}
+
+/** `https://host[:port]` of an https URL (credentials dropped); undefined for other schemes. */
+function tlsOrigin(url: string): string | undefined {
+  try {
+    const u = new URL(url);
+    return u.protocol === 'https:' ? `${u.protocol}//${u.host}` : undefined;
+  } catch {
+    return undefined;
+  }
 }

@@ -53,6 +53,8 @@ export interface FinishOptions {
   readonly strategy: EvalStrategy;
   /** Stage section name and header; no markers when undefined. */
   readonly section?: { readonly name: string; readonly header: string; readonly collapsed?: boolean };
+  /** CI_DEBUG_TRACE: the body runs with `set -o xtrace` (the trace goes to stderr, into the masked job log). */
+  readonly debugTrace?: boolean;
 }
 
 /**
@@ -75,7 +77,8 @@ export function finishScript(body: string, options: FinishOptions): string {
     lines.push(`trap ${shellQuote(end)} EXIT`);
   }
 
-  const quoted = shellQuote(body);
+  // Turned on inside the evaluated word, so the trace starts with the body's first command, not with the eval line.
+  const quoted = shellQuote(options.debugTrace ? `set -o xtrace\n${body}` : body);
   if (options.strategy === 'legacy') lines.push(`: | eval ${quoted}`);
   else lines.push(`(trap 'exit 1' TERM; eval ${quoted}) < /dev/null`);
   lines.push('exit 0', '');

@@ -212,6 +212,7 @@ export function generateStageScript(stage: StageName, input: ScriptInput): strin
   return finishScript(w.toString(), {
     shell: input.shell,
     strategy: evalStrategy(input.env.featureFlags),
+    debugTrace: input.env.debugTrace,
     section: withSections
       ? { name: stage, header: stageDescription(stage), collapsed: input.collapsedStages?.includes(stage) ?? false }
       : undefined,
