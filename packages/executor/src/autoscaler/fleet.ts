@@ -109,10 +109,10 @@ export async function startFleet(a: AutoscalerConfig, options: FleetOptions): Pr
     await plugin.stop();
     throw err;
   }
-  // A restarted plugin process: reconcile at once (adopt what it reports, drop what is gone, serve waiting jobs).
+  // A restarted plugin process: update at once and follow up quickly (adopt what it reports, drop what is gone,
+  // serve waiting jobs), then back to the configured interval.
   plugin.group.onRestart(() => {
-    if (taskscaler.state !== 'running') return;
-    taskscaler.tick().catch((err: unknown) => logger.warn('reconciling after the plugin restart', { error: toRunnerError(err).message }));
+    if (taskscaler.state === 'running') taskscaler.instancesChanged();
   });
   let stopping: Promise<void> | undefined;
   return {
