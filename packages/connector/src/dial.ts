@@ -1,6 +1,6 @@
 import net from 'node:net';
 import type { Duplex } from 'node:stream';
-import { Client } from 'ssh2';
+import type { Client } from 'ssh2';
 import { RunnerError, type Clock } from '@fleetrunner/common';
 import type { HostKeyStore } from './host-keys.js';
 import type { DialTarget } from './types.js';
@@ -45,6 +45,8 @@ export async function dialSsh(
   target: DialTarget,
   options: { hostKeys: HostKeyStore; clock: Clock; signal?: AbortSignal; via?: (signal?: AbortSignal) => Promise<Duplex> },
 ): Promise<Client> {
+  // ssh2 is loaded with the first connection: a manager without instances (or `runner --version`) never loads it.
+  const ssh2 = await import('ssh2');
   const { info, host, port } = target;
   const timeoutMs = info.timeoutMs || DEFAULT_DIAL_TIMEOUT_MS;
   const where = `${info.username}@${host}:${port} (instance ${info.id})`;
@@ -52,7 +54,7 @@ export async function dialSsh(
   if (options.signal?.aborted) throw new RunnerError('aborted', `connecting to ${where}: aborted`);
   // `via`: a stream another connection opened (a VM reached through its host), else a TCP connection.
   const sock: Duplex = options.via ? await viaStream(options.via, where, timeoutMs, options.clock, options.signal) : await tcpConnect(host, port, timeoutMs, options.clock, options.signal);
-  const client = new Client();
+  const client = new ssh2.Client();
   let hostKeyRejected = false;
   return new Promise<Client>((resolve, reject) => {
     let settled = false;

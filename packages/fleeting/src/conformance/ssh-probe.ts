@@ -1,5 +1,4 @@
 import net from 'node:net';
-import { Client } from 'ssh2';
 import { RunnerError, splitHostPort, type Clock } from '@fleetrunner/common';
 import type { ConnectInfo } from '../types.js';
 
@@ -17,6 +16,8 @@ export async function sshProbe(info: ConnectInfo, command: string, options: { ti
   const addr = info.internalAddr || info.externalAddr;
   if (!addr) throw new RunnerError('invalid_argument', `instance ${info.id}: connect info has no address`);
   const { host, port = info.protocolPort || 22 } = splitHostPort(addr);
+  // Loaded when the suite first probes: importing @fleetrunner/fleeting does not load ssh2.
+  const { Client } = await import('ssh2');
   const sock = await new Promise<net.Socket>((resolve, reject) => {
     const s = net.connect({ host, port, noDelay: true });
     const timer = options.clock.setTimeout(() => {
