@@ -5,6 +5,7 @@ export { DEFAULTS } from './defaults.js';
 export { VM_ISOLATION_NOTE, runsHere } from './rules.js';
 export { DEFAULT_METRICS_PORT, normalizeListenAddress } from './listen-address.js';
 export { FEATURE_FLAG_DEFAULTS, isFeatureFlagOn } from './feature-flags.js';
+export { NOT_HONOURED_KEYS, notHonoured } from './not-honoured.js';
 export { parseCron, isValidTimeZone, localTimeZone, type CronSchedule } from './cron.js';
 export { expandEnv, type Env, type Expansion } from './env-expand.js';
 export { parseToml, TomlSyntaxError } from './toml-parser.js';

@@ -1,6 +1,7 @@
 import { RunnerError, formatGoDuration, parseGoDuration } from '@fleetrunner/common';
 import type { DiagnosticSink } from './diagnostics.js';
 import { describeNode, formatKey, tomlToPlain, type TomlNode, type TomlTable } from './toml-nodes.js';
+import { notHonoured } from './not-honoured.js';
 
 /** Bounds for numbers; messages read `must be ≥ 1, got 0`. */
 export interface NumberBounds {
@@ -46,6 +47,8 @@ export class TableReader {
     this.used.add(found.key);
     this.sink.locate(this.pathOf(key), found.node.line);
     if (found.key !== key) this.sink.warn(this.pathOf(found.key), `key matched ${formatKey(key)} case-insensitively; write ${formatKey(key)}`, found.node.line);
+    const why = notHonoured(this.pathOf(key));
+    if (why !== undefined) this.sink.warn(this.pathOf(key), `parsed but not honoured: ${why}`, found.node.line);
     return found.node;
   }
 
