@@ -49,7 +49,7 @@ function int(name: string, v: string | undefined): number | undefined {
   return Number(v);
 }
 
-const OPTIONS = {
+export const OPTIONS = {
   config: { type: 'string', short: 'c' },
   url: { type: 'string', short: 'u' },
   token: { type: 'string', short: 't' },
@@ -89,7 +89,7 @@ const OPTIONS = {
   help: { type: 'boolean', short: 'h' },
 } as const;
 
-type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS }>>['values'];
+export type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS }>>['values'];
 
 /** GitLab Runner's environment variable of each flag (`register`'s `env:` tags). */
 const ENV: Partial<Record<keyof typeof OPTIONS, readonly string[]>> = {
@@ -126,7 +126,7 @@ const ENV: Partial<Record<keyof typeof OPTIONS, readonly string[]>> = {
 };
 
 /** Fills the flags not given from their environment variables (a flag wins). */
-function withEnv(values: Values, env: NodeJS.ProcessEnv): Values {
+export function withEnv(values: Values, env: NodeJS.ProcessEnv): Values {
   const out: Record<string, unknown> = { ...values };
   for (const [flag, names] of Object.entries(ENV) as [keyof typeof OPTIONS, readonly string[]][]) {
     if (out[flag] !== undefined) continue;
@@ -147,7 +147,7 @@ function withEnv(values: Values, env: NodeJS.ProcessEnv): Values {
  * The `[[runners]]` entry of a template config (`--template-config`): its own key lines and its sub-tables, as
  * text. Exactly one entry is required, as GitLab Runner requires.
  */
-async function templateRunner(file: string): Promise<{ keys: Map<string, string>; tables: string }> {
+export async function templateRunner(file: string): Promise<{ keys: Map<string, string>; tables: string }> {
   let text: string;
   try {
     text = await readFile(file, 'utf8');
@@ -211,50 +211,20 @@ async function credentials(values: Values, o: { token: string | undefined; regis
   });
 }
 
-/** `runner register`. */
-export async function registerCommand(args: string[], io: Output): Promise<number> {
-  const parsed = parseArgs({ args, options: OPTIONS });
-  if (parsed.values.help) {
-    io.out(usage);
-    return 0;
-  }
-  const values = withEnv(parsed.values, process.env);
-  values.executor ??= 'instance';
-  values.shell ??= 'bash';
-  if (!values.url) throw new RunnerError('invalid_argument', '--url (or CI_SERVER_URL) is required');
-  if (values.executor !== 'instance') throw new RunnerError('invalid_argument', `--executor: only "instance" is supported, got ${values.executor}`);
-  if (values.shell !== 'bash' && values.shell !== 'sh') throw new RunnerError('invalid_argument', `--shell: expected bash or sh, got ${values.shell}`);
-  let token = values.token;
-  let registrationToken = values['registration-token'];
-  if (!token && registrationToken?.startsWith('glrt-')) {
-    io.err('warning: --registration-token got a runner authentication token (glrt-…); using it as --token');
-    token = registrationToken;
-    registrationToken = undefined;
-  }
-  if (!token && !registrationToken) throw new RunnerError('invalid_argument', 'either --token (CI_SERVER_TOKEN, RUNNER_TOKEN) or --registration-token (REGISTRATION_TOKEN) is required');
-  if (token && registrationToken) throw new RunnerError('invalid_argument', '--token and --registration-token exclude each other');
-  const legacyFlags = LEGACY_ONLY.filter((f) => values[f] !== undefined);
-  if (token && legacyFlags.length > 0) {
-    throw new RunnerError('invalid_argument', `${legacyFlags.map((f) => `--${f}`).join(', ')}: set these on the runner in GitLab; they cannot be given with a runner authentication token`);
-  }
-  const template = values['template-config'] ? await templateRunner(values['template-config']) : undefined;
-  if (values.plugin === undefined && (values['capacity-per-instance'] ?? values['max-instances'] ?? values['max-use-count']) !== undefined) {
-    throw new RunnerError('invalid_argument', '--capacity-per-instance, --max-instances and --max-use-count need --plugin (or a [runners.autoscaler] in --template-config)');
-  }
-  if (values.plugin !== undefined && template?.tables.match(/^[ \t]*\[[ \t]*runners\.autoscaler[ \t]*\]/m)) {
-    throw new RunnerError('invalid_argument', '--plugin: the template already has a [runners.autoscaler] section; set the plugin there');
-  }
-  const file = values.config ?? defaultConfigPath();
-  const creds = await credentials(values, { token, registrationToken, systemId: await loadSystemId(file) });
+/**
+ * The `[[runners]]` entry `register` (and `run-single`) writes: the flag keys, then the template's other keys and
+ * its tables, then `[runners.autoscaler]` from `--plugin`.
+ */
+export function runnerEntryText(values: Values, creds: RunnerCredentials, template: { keys: Map<string, string>; tables: string } | undefined, shellFlag: boolean): string {
   const flagKeys: [string, string][] = [
     ['name', tomlString(values.name ?? values.description ?? (template?.keys.has('name') ? '' : hostname()))],
-    ['url', tomlString(values.url)],
+    ['url', tomlString(values.url ?? '')],
     ...(creds.id !== undefined ? [['id', String(creds.id)] as [string, string]] : []),
     ['token', tomlString(creds.token)],
     ['token_obtained_at', new Date().toISOString().replace(/\.\d{3}Z$/, 'Z')],
     ...(creds.tokenExpiresAt ? [['token_expires_at', creds.tokenExpiresAt.toISOString().replace(/\.\d{3}Z$/, 'Z')] as [string, string]] : []),
     ['executor', tomlString('instance')],
-    ...(parsed.values.shell !== undefined || process.env.RUNNER_SHELL || !template?.keys.has('shell') ? [['shell', tomlString(values.shell)] as [string, string]] : []),
+    ...(shellFlag || process.env.RUNNER_SHELL || !template?.keys.has('shell') ? [['shell', tomlString(values.shell ?? 'bash')] as [string, string]] : []),
   ];
   const optional: [keyof Values, string][] = [
     ['limit', 'limit'],
@@ -293,6 +263,45 @@ export async function registerCommand(args: string[], io: Output): Promise<numbe
     };
     block += runnerBlock({}, { autoscaler }).replace(/^\[\[runners\]\]\n/, '');
   }
+  return block;
+}
+
+/** `runner register`. */
+export async function registerCommand(args: string[], io: Output): Promise<number> {
+  const parsed = parseArgs({ args, options: OPTIONS });
+  if (parsed.values.help) {
+    io.out(usage);
+    return 0;
+  }
+  const values = withEnv(parsed.values, process.env);
+  values.executor ??= 'instance';
+  values.shell ??= 'bash';
+  if (!values.url) throw new RunnerError('invalid_argument', '--url (or CI_SERVER_URL) is required');
+  if (values.executor !== 'instance') throw new RunnerError('invalid_argument', `--executor: only "instance" is supported, got ${values.executor}`);
+  if (values.shell !== 'bash' && values.shell !== 'sh') throw new RunnerError('invalid_argument', `--shell: expected bash or sh, got ${values.shell}`);
+  let token = values.token;
+  let registrationToken = values['registration-token'];
+  if (!token && registrationToken?.startsWith('glrt-')) {
+    io.err('warning: --registration-token got a runner authentication token (glrt-…); using it as --token');
+    token = registrationToken;
+    registrationToken = undefined;
+  }
+  if (!token && !registrationToken) throw new RunnerError('invalid_argument', 'either --token (CI_SERVER_TOKEN, RUNNER_TOKEN) or --registration-token (REGISTRATION_TOKEN) is required');
+  if (token && registrationToken) throw new RunnerError('invalid_argument', '--token and --registration-token exclude each other');
+  const legacyFlags = LEGACY_ONLY.filter((f) => values[f] !== undefined);
+  if (token && legacyFlags.length > 0) {
+    throw new RunnerError('invalid_argument', `${legacyFlags.map((f) => `--${f}`).join(', ')}: set these on the runner in GitLab; they cannot be given with a runner authentication token`);
+  }
+  const template = values['template-config'] ? await templateRunner(values['template-config']) : undefined;
+  if (values.plugin === undefined && (values['capacity-per-instance'] ?? values['max-instances'] ?? values['max-use-count']) !== undefined) {
+    throw new RunnerError('invalid_argument', '--capacity-per-instance, --max-instances and --max-use-count need --plugin (or a [runners.autoscaler] in --template-config)');
+  }
+  if (values.plugin !== undefined && template?.tables.match(/^[ \t]*\[[ \t]*runners\.autoscaler[ \t]*\]/m)) {
+    throw new RunnerError('invalid_argument', '--plugin: the template already has a [runners.autoscaler] section; set the plugin there');
+  }
+  const file = values.config ?? defaultConfigPath();
+  const creds = await credentials(values, { token, registrationToken, systemId: await loadSystemId(file) });
+  const block = runnerEntryText(values, creds, template, parsed.values.shell !== undefined);
   const before = await readConfigText(file);
   const text = before === '' ? `${NEW_CONFIG_HEADER}\n${block}` : `${before.replace(/\n*$/, '\n')}\n${block}`;
   await writeConfigText(file, text);
