@@ -9,7 +9,7 @@ import { RunnerError, toRunnerError } from '@fleetrunner/common';
 import { NEW_CONFIG_HEADER, readConfigText, writeConfigText } from '@fleetrunner/config';
 import { defaultConfigPath } from '../config-path.js';
 import type { Output } from '../output.js';
-import { systemdUnit } from './systemd-unit.js';
+import { systemdUnit } from '@fleetrunner/manager';
 
 const run = promisify(execFile);
 

@@ -1,4 +1,4 @@
-/** What goes into the systemd unit `runner install` writes. */
+/** What goes into the systemd unit that runs the manager (`runner install` writes it). */
 export interface UnitOptions {
   /** Service name (`gitlab-runner` by default, as GitLab Runner's). */
   name: string;
