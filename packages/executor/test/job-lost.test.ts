@@ -14,7 +14,7 @@ import { LogCapture, payload, step, stores } from './support/job-harness.js';
 const HOST = '127.85.9.1';
 const DOOM = 'the-instance-vanishes-now';
 /** The line that ends each stage written to the job's shell (job/stage-shell.ts). */
-const STAGE_END = /printf '\\036FR([0-9a-f]+):%s\\037' "\$\?"; printf '\\036FR[0-9a-f]+:\\037' >&2\n/;
+const STAGE_END = /printf '\\036FR([0-9a-f]+):%s\\037' "\$__fr_rc"; printf '\\036FR[0-9a-f]+:\\037' >&2\n/;
 
 type Ending = 'signal-then-gone' | 'no-status' | 'exit-then-alive';
 

@@ -2,9 +2,13 @@ import { randomBytes } from 'node:crypto';
 import { PassThrough } from 'node:stream';
 import { linkSignals, RunnerError } from '@fleetrunner/common';
 import type { ExecResult } from '@fleetrunner/connector';
+import { WORK_STDERR, WORK_STDOUT } from '@fleetrunner/gitlab';
 import { shellCommand } from '../shell/index.js';
 import { DEFAULT_STAGE_KILL_GRACE_MS, type StageRun, type StageStops } from './stage-exec.js';
 import type { JobContext } from './types.js';
+
+/** What a {@link StageShell} uses of the job's context. */
+export type ShellContext = Pick<JobContext, 'connection' | 'log' | 'clock' | 'settings' | 'failSignal' | 'lostSignal' | 'abortSignal' | 'cancelSignal'>;
 
 /**
  * One remote shell for the script stages of a job: a single `sh -s` / `bash -s` exec whose stdin stays open. Each
@@ -15,14 +19,22 @@ import type { JobContext } from './types.js';
  * stage's output is in the log before it ends. A stop (timeout, cancel, abort, lost instance) kills the remote
  * process group as {@link runStageScript} does and ends the shell; the next stage starts a new one. A stage that
  * ends the shell itself (`kill $$`, `exec`) ends with the shell's exit status, as its own exec would.
+ *
+ * A stage may bring the next one along (`then`): written in the same round trip, run by the shell only when the
+ * first exits 0, and claimed by the next {@link run} of that same script. Its output is held back until it is
+ * claimed, so the log and the stage events keep their order; a stage brought along but never claimed is killed
+ * with the shell.
  */
 export class StageShell {
   private session: Session | undefined;
 
-  constructor(private readonly ctx: JobContext) {}
+  constructor(private readonly ctx: ShellContext) {}
 
-  /** Runs one stage script in the job's shell (started on first use); the contract of {@link runStageScript}. */
-  async run(script: string, stops: StageStops): Promise<StageRun> {
+  /**
+   * Runs one stage script in the job's shell (started on first use); the contract of {@link runStageScript}.
+   * `then`: the script of the stage that follows when this one succeeds, sent along (see the class).
+   */
+  async run(script: string, stops: StageStops, then?: string): Promise<StageRun> {
     const ctx = this.ctx;
     const timeout = new AbortController();
     const timer = stops.timeoutMs !== undefined ? ctx.clock.setTimeout(() => timeout.abort(new RunnerError('timeout', 'stage timed out')), stops.timeoutMs) : undefined;
@@ -34,13 +46,22 @@ export class StageShell {
       return 'canceled';
     };
     try {
-      if (linked.signal.aborted) return { ended: which(), exitCode: null };
+      if (linked.signal.aborted) {
+        // A stage already sent along must not run on its own.
+        if (this.session?.queued !== undefined) this.session.kill(linked.signal.reason);
+        return { ended: which(), exitCode: null };
+      }
       if (this.session?.ended) this.session = undefined;
+      if (this.session?.queued !== undefined && this.session.queued !== script) {
+        this.session.kill(new RunnerError('internal', 'another stage was sent along'));
+        await this.session.close();
+        this.session = undefined;
+      }
       const session = (this.session ??= new Session(ctx));
       const onStop = (): void => session.kill(linked.signal.reason);
       linked.signal.addEventListener('abort', onStop, { once: true });
       try {
-        const end = await session.stage(script);
+        const end = await session.stage(script, then);
         if (end.kind === 'marker') return { ended: 'exit', exitCode: end.exitCode };
         this.session = undefined;
         if (linked.signal.aborted) return { ended: which(), exitCode: null };
@@ -59,6 +80,7 @@ export class StageShell {
   async close(): Promise<void> {
     const s = this.session;
     this.session = undefined;
+    if (s?.queued !== undefined) s.kill(new RunnerError('aborted', 'the job ended before a stage sent along'));
     await s?.close();
   }
 }
@@ -68,6 +90,8 @@ type StageEnd = { kind: 'marker'; exitCode: number } | { kind: 'exit'; result: E
 /** Takes `\x1eFR<nonce>:<text>\x1f` markers out of one output stream, cut anywhere by chunk boundaries. */
 class MarkerFilter {
   private pending: Buffer = Buffer.alloc(0);
+  /** After a marker, output waits for {@link release} (it belongs to a stage not started yet). */
+  private held = false;
 
   constructor(
     private readonly prefix: Buffer,
@@ -79,6 +103,10 @@ class MarkerFilter {
     let buf = this.pending.length > 0 ? Buffer.concat([this.pending, chunk]) : chunk;
     this.pending = Buffer.alloc(0);
     for (;;) {
+      if (this.held) {
+        if (buf.length > 0) this.pending = Buffer.from(buf);
+        return;
+      }
       const at = buf.indexOf(this.prefix);
       if (at < 0) {
         const keep = partialPrefix(buf, this.prefix);
@@ -94,12 +122,23 @@ class MarkerFilter {
       }
       const text = buf.subarray(at + this.prefix.length, close).toString();
       buf = buf.subarray(close + 1);
+      this.held = true;
       this.onMarker(text);
     }
   }
 
+  /** Lets output through again (the next stage started), with what was held. */
+  release(): void {
+    if (!this.held) return;
+    this.held = false;
+    const buf = this.pending;
+    this.pending = Buffer.alloc(0);
+    if (buf.length > 0) this.push(buf);
+  }
+
   /** What is held back (a marker that never completed is output after all). */
   flush(): void {
+    this.held = false;
     if (this.pending.length > 0) this.emit(this.pending);
     this.pending = Buffer.alloc(0);
   }
@@ -124,15 +163,19 @@ class Session {
   private exitCode: number | undefined;
   private errMarker = false;
   ended = false;
+  /** The script of a stage sent along and not claimed yet. */
+  queued: string | undefined;
+  /** The running stage brought one along (which does not run when it fails). */
+  private bringsAlong = false;
 
-  constructor(ctx: JobContext) {
+  constructor(ctx: ShellContext) {
     const prefix = Buffer.from(`\x1eFR${this.nonce}:`);
-    this.out = new MarkerFilter(prefix, (c) => ctx.log.write(c), (text) => {
+    this.out = new MarkerFilter(prefix, (c) => ctx.log.write(c, WORK_STDOUT), (text) => {
       const code = Number(text);
       this.exitCode = Number.isInteger(code) && text !== '' ? code : 1;
       this.settle();
     });
-    this.err = new MarkerFilter(prefix, (c) => ctx.log.write(c), () => {
+    this.err = new MarkerFilter(prefix, (c) => ctx.log.write(c, WORK_STDERR), () => {
       this.errMarker = true;
       this.settle();
     });
@@ -159,20 +202,35 @@ class Session {
       });
   }
 
-  /** Writes one stage's script; resolves with its end: both markers, or the end of the whole shell. */
-  stage(script: string): Promise<StageEnd> {
+  /**
+   * Writes one stage's script (unless it is the one sent along, which is claimed) and `then` after it; resolves
+   * with the stage's end: both markers, or the end of the whole shell.
+   */
+  stage(script: string, then?: string): Promise<StageEnd> {
     if (this.ended) return this.done;
     this.exitCode = undefined;
     this.errMarker = false;
     return new Promise<StageEnd>((resolve) => {
       this.waiter = resolve;
       const mark = `\\036FR${this.nonce}:`;
-      this.input.write(`(\n${script}\n) </dev/null\nprintf '${mark}%s\\037' "$?"; printf '${mark}\\037' >&2\n`);
+      const ends = `__fr_rc=$?\nprintf '${mark}%s\\037' "$__fr_rc"; printf '${mark}\\037' >&2\n`;
+      let text = '';
+      if (this.queued === script) this.queued = undefined;
+      else text = `(\n${script}\n) </dev/null\n${ends}`;
+      this.bringsAlong = then !== undefined;
+      if (then !== undefined) {
+        text += `if [ "$__fr_rc" -eq 0 ]; then\n(\n${then}\n) </dev/null\n${ends}fi\n`;
+        this.queued = then;
+      }
+      if (text !== '') this.input.write(text);
+      this.out.release();
+      this.err.release();
     });
   }
 
   private settle(): void {
     if (this.exitCode === undefined || !this.errMarker) return;
+    if (this.bringsAlong && this.exitCode !== 0) this.queued = undefined;
     const w = this.waiter;
     this.waiter = undefined;
     w?.({ kind: 'marker', exitCode: this.exitCode });
