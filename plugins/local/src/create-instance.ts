@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { RunnerError } from '@fleetrunner/common';
 import type { LocalConfig } from './config.js';
 import type { Credentials } from './credentials.js';
-import { generateEd25519 } from './keys.js';
+import { generateEd25519 } from '@fleetrunner/fleeting';
 import { launchInstance, reservePort } from './launch.js';
 import { killInstanceProcesses } from './proc.js';
 import type { InstanceRecord, StateStore } from './state-store.js';

@@ -1,8 +1,8 @@
 import { userInfo } from 'node:os';
 import { RunnerError } from '@fleetrunner/common';
-import type { ConnectorConfig } from '@fleetrunner/fleeting';
+import type { ConnectorConfig, SshKeyPair } from '@fleetrunner/fleeting';
 import type { LocalMode } from './config.js';
-import { hashPassword, publicKeyLineOf, type SshKeyPair } from './keys.js';
+import { hashPassword, publicKeyLineOf } from './keys.js';
 
 /** How instances authenticate logins, and what ConnectInfo hands out. */
 export interface Credentials {

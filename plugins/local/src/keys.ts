@@ -2,8 +2,6 @@ import { randomBytes, scryptSync, timingSafeEqual } from 'node:crypto';
 import ssh2 from 'ssh2';
 import { RunnerError } from '@fleetrunner/common';
 
-export { generateEd25519, type SshKeyPair } from '@fleetrunner/fleeting';
-
 /**
  * The `authorized_keys` line (`<type> <base64>`) of an unencrypted private key in any format ssh2 reads
  * (OpenSSH, PKCS#1, PKCS#8). Throws `invalid_argument` when the key cannot be parsed.

@@ -2,7 +2,7 @@ import { mkdir, readFile, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { RunnerError, writeFileAtomic } from '@fleetrunner/common';
 import type { LocalMode } from './config.js';
-import { generateEd25519, type SshKeyPair } from './keys.js';
+import { generateEd25519, type SshKeyPair } from '@fleetrunner/fleeting';
 
 /**
  * One instance as kept in `<state_dir>/instances/<id>/instance.json`: enough for a restarted plugin to find it
