@@ -14,6 +14,9 @@ import { createTaskscaler, type Taskscaler } from '@fleetrunner/taskscaler';
 /** The user script of every sample; its output line is what "first byte of the user's script" waits for. */
 const USER_LINE = 'bench-output';
 
+/** BENCH_TRACE=1: every chunk of every job's log on stderr with its time since acquire (where the time goes). */
+const TRACE = process.env.BENCH_TRACE === '1';
+
 const SETTINGS: ExecutorSettings = { shell: 'sh', shortToken: 'bench', managerHostname: 'bench', runnerVersion: { version: '0.0.0', revision: 'bench' } };
 
 function localPluginBin(): string {
@@ -26,6 +29,8 @@ const ms = (t0: bigint, t1: bigint): number => Number(t1 - t0) / 1e6;
 /** Records when the first stdout byte of any exec arrives; everything else goes straight through. */
 class FirstByteConnection implements Connection {
   firstStdout: bigint | undefined;
+  /** SSH execs the job opened. */
+  execs = 0;
   constructor(private readonly inner: Connection) {}
   get instanceId(): string {
     return this.inner.instanceId;
@@ -37,6 +42,7 @@ class FirstByteConnection implements Connection {
     return this.inner.state;
   }
   exec(command: string, options: ExecOptions = {}): Promise<ExecResult> {
+    this.execs++;
     return this.inner.exec(command, {
       ...options,
       onStdout: (chunk) => {
@@ -62,6 +68,10 @@ export interface JobTimes {
   firstByte: number;
   /** First byte of the user's own script output (after prepare, get_sources…). */
   userLine: number;
+  /** SSH execs the whole job opened. */
+  execs: number;
+  /** CPU seconds this (the manager's) process spent on the job, user + system. */
+  cpuS: number;
 }
 
 /** A warm local-plugin instance behind a taskscaler, and the two ways of timing a job start on it. */
@@ -134,6 +144,7 @@ export async function startFleetPath(mode: 'ssh2' | 'sshd', subnet: string, dir:
 
   const fullJob = async (): Promise<JobTimes> => {
     const p = payload();
+    const cpu0 = process.cpuUsage();
     const t0 = process.hrtime.bigint();
     const acq = await ts.acquire(`job-${p.id}`);
     try {
@@ -150,6 +161,7 @@ export async function startFleetPath(mode: 'ssh2' | 'sshd', subnet: string, dir:
         settings: SETTINGS,
         log: {
           write: (c) => {
+            if (TRACE) console.error(`${ms(t0, process.hrtime.bigint()).toFixed(1)} ms ${JSON.stringify(c.toString().slice(0, 70))}`);
             text += c.toString();
             if (userLine === undefined && text.includes(`\n${USER_LINE}\n`)) userLine = process.hrtime.bigint();
           },
@@ -160,7 +172,8 @@ export async function startFleetPath(mode: 'ssh2' | 'sshd', subnet: string, dir:
         lostSignal: acq.signal,
       });
       if (res.status !== 'success' || conn.firstStdout === undefined || userLine === undefined) throw new Error(`bench job ${res.status}: ${res.message ?? ''}\n${text}`);
-      return { firstByte: ms(t0, conn.firstStdout), userLine: ms(t0, userLine) };
+      const cpu = process.cpuUsage(cpu0);
+      return { firstByte: ms(t0, conn.firstStdout), userLine: ms(t0, userLine), execs: conn.execs, cpuS: (cpu.user + cpu.system) / 1e6 };
     } finally {
       acq.release();
     }

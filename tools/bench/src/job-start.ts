@@ -50,6 +50,8 @@ async function main(): Promise<void> {
     const staged = new Series('ours, sshd mode: stage, acquire → first byte');
     const job2 = [new Series('ours, ssh2 mode: runJob, acquire → first byte'), new Series("ours, ssh2 mode: runJob, acquire → user script's first byte")];
     const jobd = [new Series('ours, sshd mode: runJob, acquire → first byte'), new Series("ours, sshd mode: runJob, acquire → user script's first byte")];
+    const execs = { ssh2: new Series('ssh2 mode'), sshd: new Series('sshd mode') };
+    const cpu = { ssh2: new Series('ssh2 mode'), sshd: new Series('sshd mode') };
     // Warm the ssh client binary and the page cache.
     await openssh.fresh();
     await openssh.muxed();
@@ -59,11 +61,13 @@ async function main(): Promise<void> {
       for (let i = 0; i < perRound; i++) muxed.samples.push(await openssh.muxed());
       for (let i = 0; i < perRound; i++) stage2.samples.push(await ssh2.stageStart());
       for (let i = 0; i < perRound; i++) staged.samples.push(await sshd.stageStart());
-      for (const [path, series] of [[ssh2, job2], [sshd, jobd]] as const) {
+      for (const [path, series, mode] of [[ssh2, job2, 'ssh2'], [sshd, jobd, 'sshd']] as const) {
         for (let i = 0; i < perRound; i++) {
           const t = await path.fullJob();
           series[0]!.samples.push(t.firstByte);
           series[1]!.samples.push(t.userLine);
+          execs[mode].samples.push(t.execs);
+          cpu[mode].samples.push(t.cpuS * 1000);
         }
       }
     }
@@ -78,6 +82,12 @@ async function main(): Promise<void> {
       console.log(`| ${s.name} | ${cells.join(' | ')} |`);
     }
     console.log('');
+    for (const mode of ['ssh2', 'sshd'] as const) {
+      console.log(`runJob, ${mode} mode: ${execs[mode].p50} SSH execs per job (p50), manager CPU ${cpu[mode].p50.toFixed(1)} ms per job (p50, ${cpu[mode].p95.toFixed(1)} p95)`);
+    }
+    for (const [name, s] of [['ssh2', job2[1]!], ['sshd', jobd[1]!]] as const) {
+      console.log(`target ≤ 15 ms p50, ${name} mode: runJob, acquire → user script's first byte: ${s.p50 <= 15 ? 'met' : 'MISSED'} (${s.p50.toFixed(1)} ms)`);
+    }
     for (const s of [stage2, staged]) {
       const met = s.p50 <= 1.5 * b.p50 && s.p95 <= 1.5 * b.p95 && s.p50 <= 0.25 * a.p50 && s.p95 <= 0.25 * a.p95;
       console.log(`target ≤ 1.5 × (b) and ≤ 0.25 × (a) at p50 and p95, ${s.name}: ${met ? 'met' : 'MISSED'}`);
