@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { install, loginCommand, publish, packagePlugin, errorKind, hostPlatform, readCredential } from '../src/index.js';
-import { startRegistry, rawPushArtifact, pluginLayer, tempDir } from './registry-fixture.js';
+import { startRegistry, rawPushArtifact, pluginLayer, tmpDir } from '@fleetrunner/testing';
 
 const host = hostPlatform();
 
@@ -15,11 +15,10 @@ function capture(): { io: { out: { write(s: string): void }; err: { write(s: str
 }
 
 t.test('htpasswd basic auth: anonymous refused, login stores Docker config credentials, install uses them', async (t) => {
-  const reg = await startRegistry({ auth: 'htpasswd' });
-  t.teardown(() => reg.stop());
+  const reg = await startRegistry(t, { auth: 'htpasswd' });
   const content = randomBytes(10_000);
   await rawPushArtifact(reg, 'private/p', '1.0.0', [{ ...host, layer: pluginLayer(content) }]);
-  const dir = tempDir(t, 'fr-auth-');
+  const dir = tmpDir(t, { prefix: 'fr-auth' });
   const dockerConfig = join(dir, 'docker', 'config.json');
 
   const anon = await install(`${reg.host}/private/p`, { pluginDir: dir, dockerConfig }).catch((e: unknown) => e);
@@ -51,9 +50,8 @@ t.test('htpasswd basic auth: anonymous refused, login stores Docker config crede
 });
 
 t.test('bearer tokens: anonymous pull through the token server, push needs login', async (t) => {
-  const reg = await startRegistry({ auth: 'token', anonymousPull: true });
-  t.teardown(() => reg.stop());
-  const dir = tempDir(t, 'fr-token-');
+  const reg = await startRegistry(t, { auth: 'token', anonymousPull: true });
+  const dir = tmpDir(t, { prefix: 'fr-token' });
   const dockerConfig = join(dir, 'config.json');
   const script = join(dir, 'bundle.js');
   writeFileSync(script, '#!/usr/bin/env node\nconsole.log("hi")\n');
@@ -78,11 +76,10 @@ t.test('bearer tokens: anonymous pull through the token server, push needs login
 });
 
 t.test('TLS with a self-signed CA: refused without the CA, installs with caFile', async (t) => {
-  const reg = await startRegistry({ tls: true });
-  t.teardown(() => reg.stop());
+  const reg = await startRegistry(t, { tls: true });
   const content = randomBytes(20_000);
   await rawPushArtifact(reg, 'tls/p', '2.1.0', [{ ...host, layer: pluginLayer(content) }]);
-  const dir = tempDir(t, 'fr-tls-');
+  const dir = tmpDir(t, { prefix: 'fr-tls' });
   const saved = process.env['SSL_CERT_FILE'];
   delete process.env['SSL_CERT_FILE'];
   t.teardown(() => {
@@ -95,15 +92,14 @@ t.test('TLS with a self-signed CA: refused without the CA, installs with caFile'
   t.equal(r.version, '2.1.0');
   t.same(readFileSync(r.path), content);
   process.env['SSL_CERT_FILE'] = reg.caFile;
-  const again = await install(`${reg.host}/tls/p:2.1.0`, { pluginDir: tempDir(t, 'fr-tls-') });
+  const again = await install(`${reg.host}/tls/p:2.1.0`, { pluginDir: tmpDir(t, { prefix: 'fr-tls' }) });
   t.equal(again.status, 'installed', 'SSL_CERT_FILE is honoured too');
 });
 
 t.test('a configured credential helper is asked for and given credentials', async (t) => {
-  const reg = await startRegistry({ auth: 'htpasswd' });
-  t.teardown(() => reg.stop());
+  const reg = await startRegistry(t, { auth: 'htpasswd' });
   await rawPushArtifact(reg, 'helper/p', '1.0.0', [{ ...host, layer: pluginLayer(Buffer.from('via helper')) }]);
-  const dir = tempDir(t, 'fr-helper-');
+  const dir = tmpDir(t, { prefix: 'fr-helper' });
   const bin = join(dir, 'bin');
   const store = join(dir, 'stored.json');
   mkdirSync(bin);

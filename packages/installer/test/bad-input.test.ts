@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { createHash, randomBytes } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import { install, installCommand, errorKind, hostPlatform, type InstallerErrorKind } from '../src/index.js';
-import { startRegistry, rawPushArtifact, pluginLayer, makeTar, type RawEntry, tempDir } from './registry-fixture.js';
+import { startRegistry, rawPushArtifact, pluginLayer, makeTar, type RawEntry, tmpDir } from '@fleetrunner/testing';
 import { startProxy } from './proxy-fixture.js';
 
 const host = hostPlatform();
@@ -18,8 +18,7 @@ function tree(dir: string): string[] {
 }
 
 t.test('bad artifacts fail with a named reason and leave nothing installed', async (t) => {
-  const reg = await startRegistry();
-  t.teardown(() => reg.stop());
+  const reg = await startRegistry(t);
   const big = randomBytes(300_000);
   const layerOf = (entries: RawEntry[]): Buffer => gzipSync(makeTar(entries));
   const cases: { name: string; entries?: RawEntry[]; layer?: Buffer; platforms?: { os: string; architecture: string }[]; maxLayerBytes?: number; kind: InstallerErrorKind; message: RegExp }[] = [
@@ -37,7 +36,7 @@ t.test('bad artifacts fail with a named reason and leave nothing installed', asy
     { name: 'bomb', layer: gzipSync(makeTar([{ name: 'plugin', body: Buffer.alloc(400_000) }])), maxLayerBytes: 100_000, kind: 'too_large', message: /unpacks to more than 100000/ },
   ];
   for (const c of cases) {
-    const dir = tempDir(t, 'fr-bad-');
+    const dir = tmpDir(t, { prefix: 'fr-bad' });
     const layer = c.layer ?? layerOf(c.entries ?? []);
     await rawPushArtifact(reg, `bad/${c.name}`, '1.0.0', (c.platforms ?? [host]).map((p) => ({ ...p, layer })));
     const ref = `${reg.host}/bad/${c.name}:1`;
@@ -53,9 +52,8 @@ t.test('bad artifacts fail with a named reason and leave nothing installed', asy
 });
 
 t.test('a blob corrupted in registry storage is refused', async (t) => {
-  const reg = await startRegistry();
-  t.teardown(() => reg.stop());
-  const dir = tempDir(t, 'fr-bad-');
+  const reg = await startRegistry(t);
+  const dir = tmpDir(t, { prefix: 'fr-bad' });
   const corrupt = (layer: Buffer): void => {
     const hex = createHash('sha256').update(layer).digest('hex');
     const data = join(reg.storage, 'docker/registry/v2/blobs/sha256', hex.slice(0, 2), hex, 'data');
@@ -82,8 +80,7 @@ t.test('a blob corrupted in registry storage is refused', async (t) => {
 });
 
 t.test('registry failures: 5xx, a download cut short, and exit code 1 from the command', async (t) => {
-  const reg = await startRegistry();
-  t.teardown(() => reg.stop());
+  const reg = await startRegistry(t);
   const plugin = randomBytes(400_000);
   await rawPushArtifact(reg, 'net/cut', '1.0.0', [{ ...host, layer: pluginLayer(plugin) }]);
   await rawPushArtifact(reg, 'net/five', '1.0.0', [{ ...host, layer: pluginLayer(plugin) }]);
@@ -92,7 +89,7 @@ t.test('registry failures: 5xx, a download cut short, and exit code 1 from the c
     { path: /\/net\/cut\/blobs\/sha256:/, cutAfter: 100_000 },
   ]);
   t.teardown(() => proxy.close());
-  const dir = tempDir(t, 'fr-bad-');
+  const dir = tmpDir(t, { prefix: 'fr-bad' });
   const cut = await install(`${proxy.host}/net/cut:1`, { pluginDir: dir }).catch((e: unknown) => e);
   t.equal(errorKind(cut), 'truncated', (cut as Error).message);
   t.match((cut as Error).message, /download ended after/);
@@ -125,10 +122,9 @@ t.test('registry failures: 5xx, a download cut short, and exit code 1 from the c
 });
 
 t.test('aborting mid-download leaves nothing behind', async (t) => {
-  const reg = await startRegistry();
-  t.teardown(() => reg.stop());
+  const reg = await startRegistry(t);
   await rawPushArtifact(reg, 'slow/p', '1.0.0', [{ ...host, layer: pluginLayer(randomBytes(3_000_000)) }]);
-  const dir = tempDir(t, 'fr-abort-');
+  const dir = tmpDir(t, { prefix: 'fr-abort' });
   const ac = new AbortController();
   const err = await install(`${reg.host}/slow/p`, {
     pluginDir: dir,

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { gzipSync, gunzipSync } from 'node:zlib';
 import { randomBytes } from 'node:crypto';
 import { installCommand, listCommand, lookPath, errorKind, hostPlatform, bundleExportCommand, bundleImportCommand, installDir, type CommandIO } from '../src/index.js';
-import { startRegistry, rawPushArtifact, pluginLayer, tempDir } from './registry-fixture.js';
+import { startRegistry, rawPushArtifact, pluginLayer, tmpDir } from '@fleetrunner/testing';
 
 const host = hostPlatform();
 
@@ -15,9 +15,8 @@ function capture(tty = false): { io: CommandIO; out: string[]; err: string[] } {
 }
 
 t.test('install skips what is present, --upgrade fetches the newer match, list resolves per runner', async (t) => {
-  const reg = await startRegistry();
-  t.teardown(() => reg.stop());
-  const dir = tempDir(t, 'fr-cmd-');
+  const reg = await startRegistry(t);
+  const dir = tmpDir(t, { prefix: 'fr-cmd' });
   await rawPushArtifact(reg, 'p/a', '1.0.0', [{ ...host, layer: pluginLayer(Buffer.from('a100')) }]);
   const ref = `${reg.host}/p/a:1`;
   const plugins = [
@@ -52,7 +51,7 @@ t.test('install skips what is present, --upgrade fetches the newer match, list r
 });
 
 t.test('lookup: installed versions first, bare names on PATH, explicit paths, FLEETING_PLUGIN_PATH', async (t) => {
-  const dir = tempDir(t, 'fr-look-');
+  const dir = tmpDir(t, { prefix: 'fr-look' });
   const bin = join(dir, 'bin');
   mkdirSync(bin);
   const exe = (p: string): void => {
@@ -81,9 +80,8 @@ t.test('lookup: installed versions first, bare names on PATH, explicit paths, FL
 });
 
 t.test('bundle export / import moves installed plugins with their digests, refuses tampering', async (t) => {
-  const reg = await startRegistry();
-  t.teardown(() => reg.stop());
-  const online = tempDir(t, 'fr-bundle-');
+  const reg = await startRegistry(t);
+  const online = tmpDir(t, { prefix: 'fr-bundle' });
   const content = randomBytes(200_000);
   await rawPushArtifact(reg, 'b/one', '1.0.0', [{ ...host, layer: pluginLayer(content) }]);
   await rawPushArtifact(reg, 'b/two', '0.2.0', [{ ...host, layer: pluginLayer(Buffer.from('two')) }]);
@@ -94,7 +92,7 @@ t.test('bundle export / import moves installed plugins with their digests, refus
   t.equal((await bundleExportCommand({ references: refs, file, pluginDir: online, io: ex.io })).exitCode, 0, ex.err.join(''));
   t.match(ex.out[0], new RegExp(`^${reg.host}/b/one:latest 1\\.0\\.0 sha256:[0-9a-f]{64}\\n$`));
 
-  const airgap = tempDir(t, 'fr-airgap-');
+  const airgap = tmpDir(t, { prefix: 'fr-airgap' });
   const im = capture();
   const r = await bundleImportCommand({ file, pluginDir: airgap, io: im.io });
   t.equal(r.exitCode, 0, im.err.join(''));
@@ -111,7 +109,7 @@ t.test('bundle export / import moves installed plugins with their digests, refus
   tar[at + 10] = (tar[at + 10] ?? 0) ^ 0xff;
   const bad = join(online, 'bad.tar.gz');
   writeFileSync(bad, gzipSync(tar));
-  const fresh = tempDir(t, 'fr-airgap-');
+  const fresh = tmpDir(t, { prefix: 'fr-airgap' });
   const c = capture();
   const rb = await bundleImportCommand({ file: bad, pluginDir: fresh, io: c.io });
   t.equal(rb.exitCode, 1);

@@ -3,14 +3,13 @@ import { readFileSync, readdirSync, statSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { install, lookPath, errorKind, hostPlatform } from '../src/index.js';
-import { startRegistry, rawPushArtifact, pluginLayer, tempDir } from './registry-fixture.js';
+import { startRegistry, rawPushArtifact, pluginLayer, tmpDir } from '@fleetrunner/testing';
 
 const host = hostPlatform();
 
 t.test('installs the highest matching version from a plain loopback registry', async (t) => {
-  const reg = await startRegistry();
-  t.teardown(() => reg.stop());
-  const dir = tempDir(t, 'fr-plugins-');
+  const reg = await startRegistry(t);
+  const dir = tmpDir(t, { prefix: 'fr-plugins' });
   const repo = 'fleeting/plugins/demo';
   const contents: Record<string, Buffer> = {};
   for (const v of ['1.0.0', '1.2.0', '1.10.1', '2.0.0-rc.1', '0.9.0']) {
@@ -42,9 +41,8 @@ t.test('installs the highest matching version from a plain loopback registry', a
 });
 
 t.test('unknown plugin and unmatched constraint name the reference', async (t) => {
-  const reg = await startRegistry();
-  t.teardown(() => reg.stop());
-  const dir = tempDir(t, 'fr-plugins-');
+  const reg = await startRegistry(t);
+  const dir = tmpDir(t, { prefix: 'fr-plugins' });
   await rawPushArtifact(reg, 'p/x', '1.0.0', [{ ...host, layer: pluginLayer(randomBytes(100)) }]);
   const e1 = await install(`${reg.host}/p/nope:1`, { pluginDir: dir }).catch((e: unknown) => e);
   t.equal(errorKind(e1), 'unknown_plugin');

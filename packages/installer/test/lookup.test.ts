@@ -2,7 +2,7 @@ import t from 'tap';
 import { chmodSync, mkdirSync, realpathSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { errorKind, installCommand, listCommand, lookPath, pathBinaryName, type CommandIO } from '../src/index.js';
-import { tempDir } from './registry-fixture.js';
+import { tmpDir } from '@fleetrunner/testing';
 
 function exe(p: string): string {
   writeFileSync(p, '#!/bin/sh\n');
@@ -17,7 +17,7 @@ function capture(): { io: CommandIO; out: string[]; err: string[] } {
 }
 
 t.test('a bare name is the installed plugin, then fleeting-plugin-<name> on PATH, never the <name> program', async (t) => {
-  const dir = tempDir(t, 'fr-lookup-');
+  const dir = tmpDir(t, { prefix: 'fr-lookup' });
   const bin = join(dir, 'bin');
   mkdirSync(bin);
   const root = join(dir, 'plugins');
@@ -49,7 +49,7 @@ t.test('a bare name is the installed plugin, then fleeting-plugin-<name> on PATH
 });
 
 t.test('a reference with a slash that names an executable file is taken as given', async (t) => {
-  const dir = realpathSync(tempDir(t, 'fr-lookup-path-'));
+  const dir = realpathSync(tmpDir(t, { prefix: 'fr-lookup-path' }));
   const file = exe(join(dir, 'my-plugin'));
   t.same(await lookPath(file), { path: file, source: 'path' });
   const cwd = process.cwd();
@@ -63,7 +63,7 @@ t.test('a reference with a slash that names an executable file is taken as given
 });
 
 t.test('fleeting list and install agree with the lookup (builtin, PATH, missing)', async (t) => {
-  const dir = tempDir(t, 'fr-lookup-cmd-');
+  const dir = tmpDir(t, { prefix: 'fr-lookup-cmd' });
   const bin = join(dir, 'bin');
   mkdirSync(bin);
   exe(join(bin, 'aws'));

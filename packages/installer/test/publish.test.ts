@@ -3,7 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync, copyFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { packageCommand, publishCommand, install, hostPlatform, readDistLayout, type CommandIO } from '../src/index.js';
-import { startRegistry, tempDir } from './registry-fixture.js';
+import { startRegistry, tmpDir } from '@fleetrunner/testing';
 
 const host = hostPlatform();
 
@@ -14,9 +14,8 @@ function capture(): { io: CommandIO; out: string[]; err: string[] } {
 }
 
 t.test('a third-party native plugin: Go-style file names → dist layout → publish → install and run', async (t) => {
-  const reg = await startRegistry();
-  t.teardown(() => reg.stop());
-  const work = tempDir(t, 'fr-pub-');
+  const reg = await startRegistry(t);
+  const work = tmpDir(t, { prefix: 'fr-pub' });
   const out = join(work, 'out');
   mkdirSync(out);
   // A real native executable of this host stands in for the plugin binary; other platforms get their own headers.
@@ -54,7 +53,7 @@ t.test('a third-party native plugin: Go-style file names → dist layout → pub
 });
 
 t.test('package refuses mismatched binaries and foreign directories', async (t) => {
-  const work = tempDir(t, 'fr-pkg-');
+  const work = tmpDir(t, { prefix: 'fr-pkg' });
   const c = capture();
   const r = await packageCommand({ binaries: ['darwin/arm64=/bin/true'], out: join(work, 'dist'), io: c.io });
   t.equal(r.exitCode, 1);

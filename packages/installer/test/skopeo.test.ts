@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { Readable } from 'node:stream';
 import { install, publish, packagePlugin, hostPlatform, readTar } from '../src/index.js';
-import { startRegistry, tempDir } from './registry-fixture.js';
+import { startRegistry, tmpDir } from '@fleetrunner/testing';
 
 const host = hostPlatform();
 
@@ -57,9 +57,8 @@ function skopeo(args: string[]): string {
 }
 
 t.test('artifacts pushed by skopeo install: a multi-platform OCI index and a single Docker v2 manifest', async (t) => {
-  const reg = await startRegistry();
-  t.teardown(() => reg.stop());
-  const work = tempDir(t, 'fr-skopeo-');
+  const reg = await startRegistry(t);
+  const work = tmpDir(t, { prefix: 'fr-skopeo' });
   ociLayout(
     join(work, 'multi'),
     [
@@ -88,9 +87,8 @@ t.test('artifacts pushed by skopeo install: a multi-platform OCI index and a sin
 });
 
 t.test('what we publish reads back with skopeo as a multi-platform index with plugin at the layer root', async (t) => {
-  const reg = await startRegistry();
-  t.teardown(() => reg.stop());
-  const work = tempDir(t, 'fr-skopeo-');
+  const reg = await startRegistry(t);
+  const work = tmpDir(t, { prefix: 'fr-skopeo' });
   const script = join(work, 'plugin.js');
   writeFileSync(script, '#!/usr/bin/env node\nprocess.stdout.write("ok")\n');
   await packagePlugin(join(work, 'dist'), { kind: 'script', file: script });

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { tempDir } from './registry-fixture.js';
+import { tmpDir } from '@fleetrunner/testing';
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
@@ -30,7 +30,7 @@ async function list(bytes: Buffer, chunk = 7): Promise<{ header: TarHeader; body
 }
 
 t.test('reads what GNU tar writes in each format, in small chunks, skipping unread bodies', async (t) => {
-  const dir = tempDir(t, 'fr-tar-');
+  const dir = tmpDir(t, { prefix: 'fr-tar' });
   const src = join(dir, 'src');
   const long = 'd'.repeat(120) + '/' + 'f'.repeat(110);
   mkdirSync(join(src, 'd'.repeat(120)), { recursive: true });
@@ -60,7 +60,7 @@ t.test('our writer round-trips and GNU tar reads it', async (t) => {
     ['Files/', 'directory', 0o755, ''],
     ['Files/plugin.exe', 'file', 0o755, '#!/bin/sh\n'],
   ]);
-  const dir = tempDir(t, 'fr-tar-');
+  const dir = tmpDir(t, { prefix: 'fr-tar' });
   writeFileSync(join(dir, 'a.tar'), tar);
   t.equal(execFileSync('tar', ['-tvf', join(dir, 'a.tar')], { encoding: 'utf8' }).split('\n').filter(Boolean).length, 2);
 });

@@ -6,6 +6,20 @@ export { killTree, killAll, descendants, localInstancePid } from './process-tree
 export { sshConnect, sshExec, connectConfigOf, type ExecResult } from './ssh-client.js';
 export { generateEd25519 } from './ed25519.js';
 export { untilUpdate, runningInstances } from './instance-group.js';
+export { freePort } from './free-port.js';
+export {
+  startRegistry,
+  digestOf,
+  rawPushBlob,
+  rawPushManifest,
+  rawPushArtifact,
+  makeTar,
+  pluginLayer,
+  type Registry,
+  type RegistryOptions,
+  type RawEntry,
+  type RawPlatform,
+} from './registry.js';
 export {
   REPO_ROOT,
   RUNNER_BIN,

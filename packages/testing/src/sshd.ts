@@ -1,10 +1,10 @@
 import { spawn } from 'node:child_process';
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { RunnerError } from '@fleetrunner/common';
 import { generateEd25519 } from './ed25519.js';
+import { freePort } from './free-port.js';
 import { killTree } from './process-tree.js';
 
 /** Options of {@link startSshd}. */
@@ -46,17 +46,6 @@ export interface SshdHandle {
   log(): string;
   /** Kills sshd and every session process it started, then removes `dir`. Idempotent. */
   stop(): Promise<void>;
-}
-
-function freePort(host: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen({ host, port: 0, exclusive: true }, () => {
-      const addr = srv.address();
-      srv.close(() => resolve(typeof addr === 'object' && addr ? addr.port : 0));
-    });
-  });
 }
 
 function blobOf(line: string): Buffer {

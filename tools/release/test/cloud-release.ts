@@ -5,9 +5,8 @@ import { spawn } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { Test } from 'tap';
-import { EXAMPLE_PIPELINE, REPO_ROOT, RUNNER_BIN, tmpDir, waitFor } from '@fleetrunner/testing';
+import { EXAMPLE_PIPELINE, REPO_ROOT, RUNNER_BIN, startRegistry, tmpDir, waitFor } from '@fleetrunner/testing';
 import { releasePlugin } from '../src/index.js';
-import { startRegistry } from './registry.js';
 
 /** Instances listen on port 22 as root; elsewhere on an unprivileged port. */
 export const SSH_PORT = process.getuid?.() === 0 ? 22 : 10022;
@@ -49,7 +48,7 @@ export interface CloudRelease {
 
 /** Releases, installs and runs `spec.plugin` (see the file comment). */
 export async function releaseInstallRun(t: Test, spec: CloudRelease): Promise<void> {
-  const registry = await startRegistry(t);
+  const registry = (await startRegistry(t)).host;
   const out = tmpDir(t, { prefix: `fr-release-${spec.short}` });
   const released = await releasePlugin(join(REPO_ROOT, 'plugins', spec.plugin), { registry, version: '1.2.3', build: false, outDir: out, onStep: (line) => t.comment(line) });
   t.ok(released.bundle.bytes < spec.maxBytes, `the bundle is ${(released.bundle.bytes / 1e6).toFixed(2)} MB${spec.why ? ` (${spec.why})` : ''}`);

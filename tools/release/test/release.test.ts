@@ -6,9 +6,8 @@ import { promisify } from 'node:util';
 import t from 'tap';
 import { runConformance, runPlugin } from '@fleetrunner/fleeting';
 import { installCommand, type CommandIO } from '@fleetrunner/installer';
-import { tmpDir } from '@fleetrunner/testing';
+import { startRegistry, tmpDir } from '@fleetrunner/testing';
 import { releasePlugin } from '../src/index.js';
-import { startRegistry } from './registry.js';
 
 const ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
 const LOCAL = join(ROOT, 'plugins', 'local');
@@ -45,7 +44,7 @@ function instanceCommandLines(stateDir: string): string[][] {
 }
 
 t.test('plugins/local, released to a registry and installed, passes conformance with no node_modules around it', async (t) => {
-  const registry = await startRegistry(t);
+  const registry = (await startRegistry(t)).host;
   const out = tmpDir(t, { prefix: 'fr-release-out' });
   const version = '9.8.7';
   const released = await releasePlugin(LOCAL, { registry, version, build: false, outDir: out, onStep: (line) => t.comment(line) });

@@ -1,42 +1,41 @@
-// Test fixture: a real Debian `docker-registry` on a loopback port (plain, htpasswd basic auth, bearer tokens from
-// a token server in this process, or TLS from a self-signed CA), plus raw distribution-API pushes that do not use
-// the installer's own client.
+// A real Debian `docker-registry` on a loopback port for tests: plain HTTP, htpasswd basic auth, bearer tokens from
+// a token server in this process, or TLS from a self-signed CA; plus raw distribution-API pushes that do not go
+// through the installer's own client, and a byte-by-byte tar writer for artifacts that are wrong on purpose.
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { createHash, createSign, randomBytes } from 'node:crypto';
 import { mkdtempSync, writeFileSync, readFileSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
-import { createServer, type AddressInfo } from 'node:net';
+import { type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
+import { freePort } from './free-port.js';
+import type { Teardownable } from './tmp-dir.js';
 
+/** A running registry from {@link startRegistry}. */
 export interface Registry {
   /** `127.0.0.1:<port>` */
   host: string;
+  /** The CA that signed the registry's certificate (TLS only). */
   caFile?: string;
+  /** Credentials pushes and authenticated pulls need (htpasswd and token auth). */
   username?: string;
   password?: string;
   /** The registry's filesystem storage root. */
   storage: string;
   /** Bearer token requests seen by the token server (auth header present or not). */
   tokenRequests: { scope: string | null; basic: boolean }[];
+  /** Stops the registry (and token server) and removes its files; idempotent. */
   stop(): Promise<void>;
 }
 
+/** Options of {@link startRegistry}; the default is plain HTTP without auth. */
 export interface RegistryOptions {
   auth?: 'none' | 'htpasswd' | 'token';
   tls?: boolean;
-  /** Anonymous pulls allowed by the token server (push still needs credentials). */
+  /** Anonymous pulls allowed by the token server (push still needs credentials). Default true. */
   anonymousPull?: boolean;
-}
-
-async function freePort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const { port } = srv.address() as AddressInfo;
-  await new Promise<void>((r) => srv.close(() => r()));
-  return port;
 }
 
 function openssl(dir: string, args: string[]): void {
@@ -44,7 +43,7 @@ function openssl(dir: string, args: string[]): void {
 }
 
 /** A CA and a server certificate for 127.0.0.1/localhost signed by it. */
-export function makeCerts(dir: string): { ca: string; cert: string; key: string } {
+function makeCerts(dir: string): { ca: string; cert: string; key: string } {
   openssl(dir, ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'ca.key', '-out', 'ca.pem', '-days', '2', '-subj', '/CN=test-ca']);
   openssl(dir, ['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'server.key', '-out', 'server.csr', '-subj', '/CN=127.0.0.1']);
   writeFileSync(join(dir, 'ext.cnf'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\n');
@@ -103,13 +102,17 @@ async function startTokenServer(
 }
 
 /**
- * Starts `docker-registry` and resolves once it listens. The port is picked free and then handed over, so another
- * process may take it in between: a registry that exits before listening is started again on a new port.
+ * Starts `docker-registry` and resolves once it listens; it is stopped and its storage removed when `t` ends (or
+ * at `stop()`, which may be called more than once). The port is picked free and then handed over, so another
+ * process may take it in between: a registry that exits before listening is started again on a new port (three
+ * tries).
  */
-export async function startRegistry(options: RegistryOptions = {}): Promise<Registry> {
+export async function startRegistry(t: Teardownable, options: RegistryOptions = {}): Promise<Registry> {
   for (let attempt = 1; ; attempt++) {
     try {
-      return await startRegistryOnce(options);
+      const reg = await startRegistryOnce(options);
+      t.teardown(() => reg.stop());
+      return reg;
     } catch (err) {
       if (attempt >= 3 || !(err instanceof Error) || !err.message.includes('docker-registry exited')) throw err;
     }
@@ -118,8 +121,7 @@ export async function startRegistry(options: RegistryOptions = {}): Promise<Regi
 
 async function startRegistryOnce(options: RegistryOptions): Promise<Registry> {
   const dir = mkdtempSync(join(tmpdir(), 'fr-registry-'));
-  const port = await freePort();
-  const host = `127.0.0.1:${port}`;
+  const host = `127.0.0.1:${await freePort()}`;
   const lines = ['version: 0.1', 'log:', '  level: info', '  accesslog:', '    disabled: true', 'storage:', '  filesystem:', `    rootdirectory: ${join(dir, 'data')}`, '  delete:', '    enabled: true'];
   lines.push('http:', `  addr: ${host}`);
   const reg: Registry = { host, storage: join(dir, 'data'), tokenRequests: [], stop: async () => undefined };
@@ -143,35 +145,39 @@ async function startRegistryOnce(options: RegistryOptions): Promise<Registry> {
   }
   writeFileSync(join(dir, 'config.yml'), lines.join('\n') + '\n');
   const child: ChildProcess = spawn('docker-registry', ['serve', join(dir, 'config.yml')], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let log = '';
-  await new Promise<void>((resolve, reject) => {
-    const onData = (d: Buffer): void => {
-      log += d.toString();
-      if (log.includes('listening on')) {
-        child.stderr?.off('data', onData);
-        child.stdout?.off('data', onData);
-        resolve();
+  let stopped: Promise<void> | undefined;
+  reg.stop = () =>
+    (stopped ??= (async () => {
+      if (child.pid !== undefined && child.exitCode === null && child.signalCode === null) {
+        const exited = new Promise((r) => child.once('exit', r));
+        child.kill('SIGTERM');
+        await exited;
       }
-    };
-    child.stderr?.on('data', onData);
-    child.stdout?.on('data', onData);
-    child.once('exit', (code) => reject(new Error(`docker-registry exited with ${code}: ${log}`)));
-  }).catch(async (err: unknown) => {
-    await tokenServer?.close();
-    rmSync(dir, { recursive: true, force: true });
+      await tokenServer?.close();
+      rmSync(dir, { recursive: true, force: true });
+    })());
+  let log = '';
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const onData = (d: Buffer): void => {
+        log += d.toString();
+        if (log.includes('listening on')) {
+          child.stderr?.off('data', onData);
+          child.stdout?.off('data', onData);
+          resolve();
+        }
+      };
+      child.stderr?.on('data', onData);
+      child.stdout?.on('data', onData);
+      child.once('error', (err) => reject(new Error(`starting docker-registry (Debian package docker-registry): ${err.message}`)));
+      child.once('exit', (code) => reject(new Error(`docker-registry exited with ${code}: ${log}`)));
+    });
+  } catch (err) {
+    await reg.stop();
     throw err;
-  });
+  }
   child.stderr?.resume();
   child.stdout?.resume();
-  reg.stop = async () => {
-    if (child.exitCode === null) {
-      const exited = new Promise((r) => child.once('exit', r));
-      child.kill('SIGTERM');
-      await exited;
-    }
-    await tokenServer?.close();
-    rmSync(dir, { recursive: true, force: true });
-  };
   return reg;
 }
 
@@ -300,11 +306,4 @@ export async function rawPushArtifact(reg: Registry, repo: string, tag: string, 
   const imt = docker ? 'application/vnd.docker.distribution.manifest.list.v2+json' : 'application/vnd.oci.image.index.v1+json';
   const index = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: imt, manifests }));
   return rawPushManifest(reg, repo, tag, imt, index);
-}
-
-/** A fresh temporary directory removed when the test ends. */
-export function tempDir(t: { teardown(fn: () => void): void }, prefix: string): string {
-  const dir = mkdtempSync(join(tmpdir(), prefix));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  return dir;
 }
