@@ -1,6 +1,6 @@
 import t from 'tap';
-import { createLogger, memorySink } from '@fleetrunner/common';
 import { LineSplitter, StderrInterpreter, StderrRelay, StdoutCapture, createHclogLogger, hclogTimestamp } from '../src/index.js';
+import { recordingLogger } from './helpers.js';
 
 t.test('interprets stderr lines like a go-plugin host', async (t) => {
   const ts = '2026-01-02T03:04:05.123456Z';
@@ -48,13 +48,13 @@ t.test('panic mode: after panic: or fatal error:, untagged lines are errors', as
 });
 
 t.test('the relay splits chunks into lines, logs them and keeps the last ones', async (t) => {
-  const sink = memorySink();
-  const relay = new StderrRelay(createLogger({ level: 'trace', sink }), 2);
+  const rec = recordingLogger();
+  const relay = new StderrRelay(rec.logger, 2);
   relay.push('[INFO] one\n[WA');
   relay.push('RN] two\n\nthree');
   relay.end();
   t.same(
-    sink.entries.map((e) => [e.level, e.msg]),
+    rec.entries.map((e) => [e.level, e.msg]),
     [
       ['info', '[INFO] one'],
       ['warn', '[WARN] two'],

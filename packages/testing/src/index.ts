@@ -7,6 +7,8 @@ export { sshConnect, sshExec, connectConfigOf, type ExecResult } from './ssh-cli
 export { generateEd25519 } from './ed25519.js';
 export { untilUpdate, runningInstances } from './instance-group.js';
 export { freePort } from './free-port.js';
+// The one recording logger lives beside the plugin tests, which cannot import this package (it sits above plugin).
+export { recordingLogger } from '@fleetrunner/plugin/test-helpers';
 export {
   startRegistry,
   digestOf,
