@@ -13,6 +13,7 @@ import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'n
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { lines } from './lines.js';
 
 const JOBS = Number(process.env.BENCH_JOBS ?? 200);
 const LINES = Number(process.env.BENCH_LINES ?? 200);
@@ -35,33 +36,6 @@ function usage(pid: number): { hwmMb: number; rssMb: number; cpuS: number } {
 }
 
 /** Collects a child's stdout lines; resolves `first(pred)` with the first matching one. */
-function lines(child: ChildProcess, stream: 'stdout' | 'stderr'): { first(pred: (l: string) => boolean): Promise<string> } {
-  const seen: string[] = [];
-  const waiting: { pred: (l: string) => boolean; resolve: (l: string) => void }[] = [];
-  let buf = '';
-  child[stream]!.setEncoding('utf8');
-  child[stream]!.on('data', (d: string) => {
-    buf += d;
-    let nl: number;
-    while ((nl = buf.indexOf('\n')) >= 0) {
-      const line = buf.slice(0, nl);
-      buf = buf.slice(nl + 1);
-      seen.push(line);
-      for (const w of [...waiting]) {
-        if (w.pred(line)) {
-          waiting.splice(waiting.indexOf(w), 1);
-          w.resolve(line);
-        }
-      }
-    }
-  });
-  return {
-    first: (pred) => {
-      const hit = seen.find(pred);
-      return hit !== undefined ? Promise.resolve(hit) : new Promise((resolve) => waiting.push({ pred, resolve }));
-    },
-  };
-}
 
 async function json(url: string, init?: RequestInit): Promise<Record<string, unknown>> {
   const res = await fetch(url, init);
@@ -88,7 +62,7 @@ const pause = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 /** Starts the stand-in; resolves to its URL and a registered runner's token. */
 async function startStandin(): Promise<{ standin: ChildProcess; url: string; token: string }> {
   const standin = spawn(process.execPath, [STANDIN, '--long-poll-ms', '2000', '--trace-update-interval', '1'], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const out = lines(standin, 'stdout');
+  const out = lines(standin.stdout!);
   const url = (await out.first((l) => l.startsWith('url='))).slice(4);
   const token = (await out.first((l) => l.startsWith('runner_token='))).slice(13);
   return { standin, url, token };
@@ -198,7 +172,7 @@ async function main(): Promise<void> {
   writeFileSync(config, configText(url, token, dir));
   const flags = (process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean);
   const manager = spawn(process.execPath, [...flags, RUNNER, 'run', '--config', config], { stdio: ['ignore', 'ignore', 'pipe'] });
-  const log = lines(manager, 'stderr');
+  const log = lines(manager.stderr!);
   const exited = new Promise<number | null>((resolve) => manager.once('exit', (code) => resolve(code)));
   try {
     const address = /"address":"([^"]+)"/.exec(await log.first((l) => l.includes('metrics server listening')))![1]!;

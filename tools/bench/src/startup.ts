@@ -10,6 +10,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { lines } from './lines.js';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 7);
 const TARGET_IDLE_MB = 50;
@@ -64,36 +65,6 @@ function byPackage(files: string[], top = 8): string {
     .join(', ');
 }
 
-interface Lines {
-  first(pred: (l: string) => boolean): Promise<string>;
-}
-function lines(stream: NodeJS.ReadableStream): Lines {
-  const seen: string[] = [];
-  const waiting: { pred: (l: string) => boolean; resolve: (l: string) => void }[] = [];
-  let buf = '';
-  stream.setEncoding('utf8');
-  stream.on('data', (d: string) => {
-    buf += d;
-    let nl: number;
-    while ((nl = buf.indexOf('\n')) >= 0) {
-      const line = buf.slice(0, nl);
-      buf = buf.slice(nl + 1);
-      seen.push(line);
-      for (const w of [...waiting]) {
-        if (w.pred(line)) {
-          waiting.splice(waiting.indexOf(w), 1);
-          w.resolve(line);
-        }
-      }
-    }
-  });
-  return {
-    first: (pred) => {
-      const hit = seen.find(pred);
-      return hit !== undefined ? Promise.resolve(hit) : new Promise((resolve) => waiting.push({ pred, resolve }));
-    },
-  };
-}
 
 function rssOf(pid: number): { rssMb: number; hwmMb: number } {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
