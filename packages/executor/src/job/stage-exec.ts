@@ -30,6 +30,30 @@ export interface StageStops {
  * which. Connection failures reject with a RunnerError.
  */
 export async function runStageScript(ctx: JobContext, script: string, stops: StageStops): Promise<StageRun> {
+  const { signal, which, dispose } = stageStop(ctx, stops);
+  try {
+    if (signal.aborted) return { ended: which(), exitCode: null };
+    const res = await ctx.connection.exec(shellCommand(ctx.settings.shell ?? 'bash').command, {
+      stdin: script,
+      onStdout: (c) => ctx.log.write(c, WORK_STDOUT),
+      onStderr: (c) => ctx.log.write(c, WORK_STDERR),
+      signal,
+      killGraceMs: ctx.settings.killGraceMs ?? DEFAULT_STAGE_KILL_GRACE_MS,
+    });
+    return { ended: 'exit', exitCode: res.exitCode, ...(res.signal ? { signal: res.signal } : {}) };
+  } catch (err) {
+    if (signal.aborted) return { ended: which(), exitCode: null };
+    throw err;
+  } finally {
+    dispose();
+  }
+}
+
+/**
+ * The one stop signal of a stage: the job's fail/lost/abort signals, its deadline, the stage timeout and (for
+ * cancellable stages) the graceful cancel; `which` names the one that fired. `dispose` clears the timer.
+ */
+export function stageStop(ctx: Pick<JobContext, 'clock' | 'failSignal' | 'lostSignal' | 'abortSignal' | 'cancelSignal'>, stops: StageStops): { signal: AbortSignal; which: () => StageRun['ended']; dispose: () => void } {
   const timeout = new AbortController();
   const timer = stops.timeoutMs !== undefined ? ctx.clock.setTimeout(() => timeout.abort(new RunnerError('timeout', 'stage timed out')), stops.timeoutMs) : undefined;
   const linked = linkSignals(ctx.failSignal, ctx.lostSignal, ctx.abortSignal, stops.jobDeadline, timeout.signal, stops.cancellable ? ctx.cancelSignal : undefined);
@@ -39,21 +63,12 @@ export async function runStageScript(ctx: JobContext, script: string, stops: Sta
     if (stops.jobDeadline.aborted || timeout.signal.aborted) return 'timeout';
     return 'canceled';
   };
-  try {
-    if (linked.signal.aborted) return { ended: which(), exitCode: null };
-    const res = await ctx.connection.exec(shellCommand(ctx.settings.shell ?? 'bash').command, {
-      stdin: script,
-      onStdout: (c) => ctx.log.write(c, WORK_STDOUT),
-      onStderr: (c) => ctx.log.write(c, WORK_STDERR),
-      signal: linked.signal,
-      killGraceMs: ctx.settings.killGraceMs ?? DEFAULT_STAGE_KILL_GRACE_MS,
-    });
-    return { ended: 'exit', exitCode: res.exitCode, ...(res.signal ? { signal: res.signal } : {}) };
-  } catch (err) {
-    if (linked.signal.aborted) return { ended: which(), exitCode: null };
-    throw err;
-  } finally {
-    timer?.clear();
-    linked.dispose();
-  }
+  return {
+    signal: linked.signal,
+    which,
+    dispose: () => {
+      timer?.clear();
+      linked.dispose();
+    },
+  };
 }

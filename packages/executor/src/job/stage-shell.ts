@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { PassThrough } from 'node:stream';
-import { linkSignals, RunnerError } from '@fleetrunner/common';
+import { RunnerError } from '@fleetrunner/common';
 import type { ExecResult } from '@fleetrunner/connector';
 import { WORK_STDERR, WORK_STDOUT } from '@fleetrunner/gitlab';
 import { shellCommand } from '../shell/index.js';
-import { DEFAULT_STAGE_KILL_GRACE_MS, type StageRun, type StageStops } from './stage-exec.js';
+import { DEFAULT_STAGE_KILL_GRACE_MS, stageStop, type StageRun, type StageStops } from './stage-exec.js';
 import type { JobContext } from './types.js';
 
 /** What a {@link StageShell} uses of the job's context. */
@@ -36,19 +36,11 @@ export class StageShell {
    */
   async run(script: string, stops: StageStops, then?: string): Promise<StageRun> {
     const ctx = this.ctx;
-    const timeout = new AbortController();
-    const timer = stops.timeoutMs !== undefined ? ctx.clock.setTimeout(() => timeout.abort(new RunnerError('timeout', 'stage timed out')), stops.timeoutMs) : undefined;
-    const linked = linkSignals(ctx.failSignal, ctx.lostSignal, ctx.abortSignal, stops.jobDeadline, timeout.signal, stops.cancellable ? ctx.cancelSignal : undefined);
-    const which = (): StageRun['ended'] => {
-      if (ctx.lostSignal?.aborted || ctx.failSignal?.aborted) return 'lost';
-      if (ctx.abortSignal?.aborted) return 'aborted';
-      if (stops.jobDeadline.aborted || timeout.signal.aborted) return 'timeout';
-      return 'canceled';
-    };
+    const { signal, which, dispose } = stageStop(ctx, stops);
     try {
-      if (linked.signal.aborted) {
+      if (signal.aborted) {
         // A stage already sent along must not run on its own.
-        if (this.session?.queued !== undefined) this.session.kill(linked.signal.reason);
+        if (this.session?.queued !== undefined) this.session.kill(signal.reason);
         return { ended: which(), exitCode: null };
       }
       if (this.session?.ended) this.session = undefined;
@@ -58,21 +50,20 @@ export class StageShell {
         this.session = undefined;
       }
       const session = (this.session ??= new Session(ctx));
-      const onStop = (): void => session.kill(linked.signal.reason);
-      linked.signal.addEventListener('abort', onStop, { once: true });
+      const onStop = (): void => session.kill(signal.reason);
+      signal.addEventListener('abort', onStop, { once: true });
       try {
         const end = await session.stage(script, then);
         if (end.kind === 'marker') return { ended: 'exit', exitCode: end.exitCode };
         this.session = undefined;
-        if (linked.signal.aborted) return { ended: which(), exitCode: null };
+        if (signal.aborted) return { ended: which(), exitCode: null };
         if (end.kind === 'error') throw end.error;
         return { ended: 'exit', exitCode: end.result.exitCode, ...(end.result.signal ? { signal: end.result.signal } : {}) };
       } finally {
-        linked.signal.removeEventListener('abort', onStop);
+        signal.removeEventListener('abort', onStop);
       }
     } finally {
-      timer?.clear();
-      linked.dispose();
+      dispose();
     }
   }
 
